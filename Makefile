@@ -1,0 +1,44 @@
+# Two commands matter: `make demo` (install, build, serve on localhost) and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install install-python install-frontend install-browser frontend demo test lint schema bench
+
+install: install-python install-frontend
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+install-python: $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e backend
+
+install-frontend:
+	@if [ -f frontend/package.json ]; then cd frontend && npm ci --no-audit --no-fund; fi
+
+# Debian's Chromium for the browser tests (never a downloaded browser).
+install-browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+frontend:
+	@if [ -f frontend/package.json ]; then cd frontend && npm run build; fi
+
+demo: install frontend
+	$(BIN)/errorwave serve --host $(HOST) --port $(PORT)
+
+schema:
+	$(BIN)/errorwave schema
+
+lint:
+	$(BIN)/ruff check backend tests benchmarks
+
+test: install install-browser frontend lint
+	$(BIN)/pytest -q
+
+bench:
+	$(BIN)/python benchmarks/engine.py
+	@if [ -f benchmarks/server.py ]; then $(BIN)/python benchmarks/server.py; fi
+	@if [ -f benchmarks/browser.py ]; then $(BIN)/python benchmarks/browser.py; fi

@@ -1,0 +1,5 @@
+import sys
+
+from errorwave.cli import main
+
+sys.exit(main())

@@ -1,0 +1,282 @@
+"""Drive a rule through an example: snapshot, frames, events, divergence, learning.
+
+The engine owns everything rule-independent: the compiled graph and parameters,
+the current example, backprop's reference numbers, the comparison with them, and
+the generic events (error arrived, converged, diverged). Frames are plain dicts
+in the shape of `frames.Frame` (JSON-ready: non-finite numbers become None).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import torch
+
+from errorwave import datasets
+from errorwave.config import Config, DatasetData, Limits
+from errorwave.divergence import compare, flat
+from errorwave.graph import CompiledGraph, Params, Values
+from errorwave.rules import registry
+from errorwave.rules.base import Context, Example, Observation, Rule
+from errorwave.validation import Structure, parse_config
+
+SIGN_CONVENTION = "error = value - prediction; tends to -dL/dv (the negative adjoint)"
+CONVERGED_TOL = 1e-12
+
+
+class Engine:
+    """One configuration, stepped. Use `step()`, `run()`, `next_example()`, `reset()`."""
+
+    def __init__(self, config: Config | dict | str, limits: Limits | None = None, revision: int = 0):
+        self.limits = limits or Limits()
+        raw = config.model_dump(mode="json", exclude_none=True) if isinstance(config, Config) else config
+        self.config, self.structure = parse_config(raw, self.limits)
+        self.revision = revision
+        self._build()
+
+    # ----- set-up ------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.graph = CompiledGraph(self.config, self.structure)
+        self.rule_cls: type[Rule] = registry[self.config.rule.name]
+        self.settings = self.rule_cls.Settings.model_validate(
+            self.config.rule.model_dump(exclude={"name"}))
+        self.steps = self.rule_cls.total_steps(self.settings, self.structure)
+        self.initial_params = self.graph.init_params()
+        self.params = {k: v.clone() for k, v in self.initial_params.items()}
+        data = self.config.data
+        self.example_index = data.index if isinstance(data, DatasetData) else 0
+        self.examples_seen = 0
+        self._start_example()
+
+    def _example(self) -> Example:
+        g, data, dt = self.graph, self.config.data, self.graph.dtype
+        if isinstance(data, DatasetData):
+            x, target, idx = datasets.example(data.dataset, data.samples, self.config.seeds.data,
+                                              self.example_index, self.structure.sizes[g.output])
+            inputs = {g.inputs[0]: torch.tensor(x, dtype=dt)}
+            return Example(inputs, torch.tensor(target, dtype=dt), idx)
+        inputs = {n: torch.tensor(v, dtype=dt) for n, v in data.input.items()}
+        if isinstance(data.target, int):
+            target = torch.zeros(self.structure.sizes[g.output], dtype=dt)
+            target[data.target] = 1.0
+        else:
+            target = torch.tensor(data.target, dtype=dt)
+        return Example(inputs, target, 0)
+
+    def _start_example(self) -> None:
+        g = self.graph
+        self.example = self._example()
+        ff, loss, adjoint, grads = g.backprop(self.example.inputs, self.example.target, self.params)
+        self.feedforward, self.loss, self.adjoint, self.grads = ff, float(loss), adjoint, grads
+        lr = self.settings.lr
+        self.bp_updates: Params = {k: -lr * v for k, v in grads.items()}
+        self._ref_nodes = {n: -adjoint[n] for n in g.hidden_and_output}
+        self._ref_params = {n: flat([self.bp_updates[k] for k in g.param_keys if k[0] == n])
+                            for n in g.param_nodes}
+        self._ref_total = flat([self.bp_updates[k] for k in g.param_keys])
+        self._ref_total_nodes = flat([self._ref_nodes[n] for n in g.hidden_and_output])
+        ctx = Context(g, {k: v.clone() for k, v in self.params.items()}, self.example, ff,
+                      self.settings, self.config.seeds.init + self.examples_seen)
+        self.rule = self.rule_cls(ctx)
+        self.t = 0
+        self.halted: dict[str, Any] | None = None
+        self.arrived: set[str] = set()
+        self.converged = False
+        self._prev_errors: Values | None = None
+        self.observation: Observation | None = None
+        self.frames: list[dict[str, Any]] = []
+        self.frames.append(self._frame(self.rule.observe()))
+
+    # ----- stepping ------------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.halted is not None or self.t >= self.steps
+
+    @property
+    def frame(self) -> dict[str, Any]:
+        return self.frames[-1]
+
+    def step(self) -> dict[str, Any] | None:
+        """Advance one inference step; None once the example is done or has diverged."""
+        if self.done:
+            return None
+        self.rule.advance()
+        self.t += 1
+        frame = self._frame(self.rule.observe())
+        self.frames.append(frame)
+        return frame
+
+    def run(self, until: int | None = None) -> list[dict[str, Any]]:
+        """Step to `until` (default: the end of the example); the new frames."""
+        stop = self.steps if until is None else min(until, self.steps)
+        out = []
+        while self.t < stop and not self.done:
+            out.append(self.step())
+        return out
+
+    def next_example(self) -> dict[str, Any] | None:
+        """Finish this example, apply its updates, move to the next one; its snapshot.
+        None (and nothing applied) when the example diverged."""
+        self.run()
+        if self.halted is not None or self.observation is None:
+            return None
+        for k, d in self.observation.updates.items():
+            self.params[k] = self.params[k] + d
+        self.example_index += 1
+        self.examples_seen += 1
+        self._start_example()
+        return self.snapshot()
+
+    def reset(self) -> dict[str, Any]:
+        """Back to the initial parameters (same init seed) and the first example."""
+        self.revision += 1
+        self._build()
+        return self.snapshot()
+
+    def set(self, path: str, value: Any) -> dict[str, Any]:
+        """Change one field of the configuration (e.g. "rule.gamma"). A rule setting keeps
+        the learned parameters and restarts the current example; anything else rebuilds.
+        Raises ConfigInvalid, leaving the engine unchanged, if the result is invalid."""
+        raw = self.config.model_dump(mode="json", exclude_none=True)
+        parts = path.split(".")
+        target = raw
+        for p in parts[:-1]:
+            if not isinstance(target, dict) or p not in target:
+                from errorwave.validation import ConfigInvalid, Issue
+                raise ConfigInvalid([Issue(path, f"no field '{path}' in the configuration", None, p)])
+            target = target[p]
+        target[parts[-1]] = value
+        config, structure = parse_config(raw, self.limits)
+        self.revision += 1
+        if parts[0] == "rule" and parts[-1] != "name":
+            self.config, self.structure = config, structure
+            self.settings = self.rule_cls.Settings.model_validate(config.rule.model_dump(exclude={"name"}))
+            self.steps = self.rule_cls.total_steps(self.settings, structure)
+            self._start_example()
+        else:
+            self.config, self.structure = config, structure
+            self._build()
+        return self.snapshot()
+
+    # ----- output ------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        g, s = self.graph, self.structure
+        nodes = {}
+        for nid in s.order:
+            node = g.nodes[nid]
+            nodes[nid] = {"op": node.op, "size": s.sizes[nid], "inputs": list(node.inputs),
+                          "label": node.label,
+                          "distance": {"shortest": s.shortest[nid], "longest": s.longest[nid]},
+                          "has_params": nid in g.param_nodes}
+        snap = {
+            "type": "snapshot", "revision": self.revision,
+            "config": self.config.model_dump(mode="json", exclude_none=True),
+            "graph": {"order": list(s.order), "nodes": nodes, "output": s.output, "depth": s.depth},
+            "rule": {"name": self.rule_cls.name, "title": self.rule_cls.title,
+                     "settings": self.settings.model_dump(mode="json"), "steps": self.steps},
+            "example": {"index": self.example.index, "seen": self.examples_seen,
+                        "input": {n: v.tolist() for n, v in self.example.inputs.items()},
+                        "target": self.example.target.tolist()},
+            "params": g.nest(self.params),
+            "feedforward": {n: self.feedforward[n].tolist() for n in s.order},
+            "backprop": {"loss": self.loss,
+                         "adjoint": {n: self.adjoint[n].tolist() for n in s.order},
+                         "updates": g.nest(self.bp_updates)},
+            "sign_convention": SIGN_CONVENTION,
+        }
+        return _finite(snap)
+
+    def _frame(self, obs: Observation) -> dict[str, Any]:
+        g = self.graph
+        self.observation = obs
+        events = list(obs.events)
+        signals = obs.signals or obs.errors
+        for nid in g.hidden_and_output:
+            if nid not in self.arrived and bool((obs.errors[nid] != 0).any()):
+                self.arrived.add(nid)
+                events.append({"kind": "error_arrived", "node": nid, "t": self.t, "detail": ""})
+        bad = self._first_nonfinite(obs)
+        if bad is not None:
+            nid, what = bad
+            self.halted = {"node": nid, "field": what, "t": self.t}
+            events.append({"kind": "diverged", "node": nid, "t": self.t,
+                           "detail": f"non-finite {what} at node '{nid}' (step {self.t})"})
+        elif self._prev_errors is not None and not self.converged:
+            change = max((float((obs.errors[n] - self._prev_errors[n]).abs().max())
+                          for n in g.hidden_and_output), default=0.0)
+            scale = max((float(obs.errors[n].abs().max()) for n in g.hidden_and_output), default=0.0)
+            if change <= CONVERGED_TOL * max(1.0, scale):
+                self.converged = True
+                events.append({"kind": "converged", "node": None, "t": self.t,
+                               "detail": f"errors changed by at most {change:.3g}"})
+        self._prev_errors = obs.errors
+        nodes = {}
+        for nid in g.order:
+            v = obs.values[nid]
+            if nid in obs.errors:
+                nodes[nid] = {"value": v.tolist(), "prediction": obs.predictions[nid].tolist(),
+                              "error": obs.errors[nid].tolist()}
+            else:
+                vl = v.tolist()
+                nodes[nid] = {"value": vl, "prediction": vl, "error": [0.0] * len(vl)}
+        div_nodes = {n: compare(signals[n], self._ref_nodes[n]) for n in g.hidden_and_output}
+        div_params = {n: compare(flat([obs.updates[k] for k in g.param_keys if k[0] == n]),
+                                 self._ref_params[n]) for n in g.param_nodes}
+        divergence = {
+            "nodes": div_nodes, "params": div_params,
+            "total": compare(flat([obs.updates[k] for k in g.param_keys]), self._ref_total),
+            "total_nodes": compare(flat([signals[n] for n in g.hidden_and_output]),
+                                   self._ref_total_nodes),
+        }
+        frame = {"type": "frame", "revision": self.revision, "example": self.examples_seen,
+                 "t": self.t, "phase": obs.phase, "nodes": nodes, "updates": g.nest(obs.updates),
+                 "divergence": divergence, "energy": obs.energy, "events": events,
+                 "done": self.halted is not None or self.t >= self.steps}
+        return _finite(frame) if bad is not None or not math.isfinite(obs.energy) else frame
+
+    def _first_nonfinite(self, obs: Observation) -> tuple[str, str] | None:
+        """Where a blow-up started: the first vertex in topological order (then the first
+        field) holding a non-finite number."""
+        g = self.graph
+        for nid in g.order:
+            for what, table in (("value", obs.values), ("prediction", obs.predictions),
+                                ("error", obs.errors)):
+                if nid in table and not bool(torch.isfinite(table[nid]).all()):
+                    return nid, what
+            for k in g.param_keys:
+                if k[0] == nid and not bool(torch.isfinite(obs.updates[k]).all()):
+                    return nid, "update"
+        if not math.isfinite(obs.energy):
+            return g.output, "energy"
+        return None
+
+    # ----- convenience for scripts ---------------------------------------------------------
+    def error(self, node: str) -> torch.Tensor:
+        """The current error of a vertex (a tensor)."""
+        obs = self.observation
+        assert obs is not None
+        return obs.errors.get(node, torch.zeros(self.structure.sizes[node], dtype=self.graph.dtype))
+
+    def divergence(self) -> dict[str, Any]:
+        return self.frame["divergence"]
+
+
+def _finite(obj: Any) -> Any:
+    """Replace NaN/Inf by None so that the result is valid JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def to_json(message: dict[str, Any]) -> str:
+    """Compact, deterministic JSON (the same configuration gives the same bytes)."""
+    return json.dumps(message, separators=(",", ":"), allow_nan=False)
+
+
+__all__ = ["Engine", "Structure", "to_json", "SIGN_CONVENTION"]

@@ -1,0 +1,129 @@
+"""The one interface every learning rule implements.
+
+A rule is a small state machine over inference steps t = 0..T of one example:
+`observe()` reports the state at the current t (values, predictions, errors, the
+cumulative parameter changes made or scheduled so far, energy, rule events) and
+`advance()` moves to t + 1. The engine, not the rule, compares with backprop.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from errorwave.config import Config
+from errorwave.graph import CompiledGraph, Params, Values
+from errorwave.validation import Structure
+
+
+class RuleSettings(BaseModel):
+    """Base of every rule's settings: unknown names and NaN/Inf are errors."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    lr: float = Field(default=0.1, gt=0, le=10, description="Learning rate of the parameter update")
+
+
+@dataclass
+class Example:
+    inputs: Values
+    target: torch.Tensor
+    index: int
+
+
+@dataclass
+class Context:
+    """Everything a rule may read about the current example; backprop's numbers are
+    here only so that rules which are defined relative to them (none of the PC family)
+    could; the engine alone uses them for divergence."""
+
+    graph: CompiledGraph
+    params: Params  # parameters at the start of this example (do not modify)
+    example: Example
+    feedforward: Values
+    settings: Any
+    seed: int
+
+
+@dataclass
+class Observation:
+    phase: str
+    values: Values
+    predictions: Values
+    errors: Values  # the error shown for each non-input vertex (sign: tends to -dL/dv)
+    updates: Params  # cumulative parameter change made or scheduled this example
+    energy: float
+    events: list[dict[str, Any]] = field(default_factory=list)
+    # What the engine compares with -dL/dv, when it is not `errors` itself
+    # (e.g. precision-weighted errors); same keys as `errors`.
+    signals: Values | None = None
+
+
+class Rule(ABC):
+    name: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str]
+    Settings: ClassVar[type[RuleSettings]] = RuleSettings
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.graph = ctx.graph
+        self.settings = ctx.settings
+        self.t = 0
+
+    # ----- what the rule declares ---------------------------------------------------
+    @classmethod
+    def unsupported(cls, config: Config, structure: Structure) -> str | None:
+        """A reason this rule cannot run on the graph, or None."""
+        return None
+
+    @classmethod
+    def total_steps(cls, settings: RuleSettings, structure: Structure) -> int:
+        """T: the last inference step of an example."""
+        return int(getattr(settings, "steps", None) or structure.depth)
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        schema = cls.Settings.model_json_schema()
+        params = []
+        for pname, prop in schema.get("properties", {}).items():
+            options = prop.get("anyOf", [prop])
+            main = next((o for o in options if o.get("type") != "null"), prop)
+            params.append({
+                "name": pname,
+                "type": main.get("type", "string") if "enum" not in main else "choice",
+                "default": prop.get("default"),
+                "minimum": main.get("minimum", main.get("exclusiveMinimum")),
+                "maximum": main.get("maximum", main.get("exclusiveMaximum")),
+                "choices": main.get("enum"),
+                "nullable": any(o.get("type") == "null" for o in options),
+                "description": prop.get("description", ""),
+            })
+        return {"name": cls.name, "title": cls.title, "description": cls.description,
+                "params": params, "supports": cls.supports_text()}
+
+    @classmethod
+    def supports_text(cls) -> str:
+        return "any DAG"
+
+    # ----- the state machine ------------------------------------------------------------
+    @abstractmethod
+    def observe(self) -> Observation:
+        """The state at step self.t. Called once per step, after advance()."""
+
+    @abstractmethod
+    def advance(self) -> None:
+        """Move from step t to t + 1."""
+
+    # ----- helpers --------------------------------------------------------------------
+    def zeros_like_params(self) -> Params:
+        return {k: torch.zeros_like(v) for k, v in self.ctx.params.items()}
+
+    def zeros(self, nid: str) -> torch.Tensor:
+        return torch.zeros(self.graph.s.sizes[nid], dtype=self.graph.dtype)
+
+    def plasticity(self, nid: str, detail: str = "") -> dict[str, Any]:
+        return {"kind": "plasticity", "node": nid, "t": self.t, "detail": detail}

@@ -1,0 +1,53 @@
+"""Standard predictive coding / inference learning (Whittington & Bogacz 2017; RULES.md §2)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from errorwave.rules.base import Observation, Rule, RuleSettings
+from errorwave.rules.predictive import EnergyState
+
+
+class PCSettings(RuleSettings):
+    steps: int = Field(default=100, ge=0, le=100000, description="Inference steps T before the update")
+    gamma: float = Field(default=0.2, gt=0, le=2, description="Inference rate (Euler step on x)")
+    lr: float = Field(default=0.2, gt=0, le=10, description="Learning rate of the single weight update")
+    hidden_variance: float = Field(default=1.0, gt=0, le=1e6, description="Variance s of hidden vertices")
+    output_variance: float = Field(default=10.0, gt=0, le=1e6,
+                                   description="Variance s_out of the output; s_out/s_hidden = k")
+    scale_lr_by_output_variance: bool = Field(
+        default=True, description="Multiply the weight change by s_out so it matches BP's as k grows")
+
+
+class PredictiveCoding(Rule):
+    name = "pc"
+    title = "Standard predictive coding (inference learning)"
+    description = ("Relax the values for T synchronous steps with input and target clamped, "
+                   "predictions recomputed from the current values, then update every parameter once.")
+    Settings = PCSettings
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        s, g = self.settings, self.graph
+        variances = {n: s.hidden_variance for n in g.hidden} | {g.output: s.output_variance}
+        self.state = EnergyState(g, ctx.params, ctx.example.inputs, ctx.example.target,
+                                 ctx.feedforward, variances)
+        self.scale = s.output_variance if s.scale_lr_by_output_variance else 1.0
+        self.last = self.total_steps(s, g.s)
+        self.ev = None
+
+    def observe(self) -> Observation:
+        st, s, g = self.state, self.settings, self.graph
+        self.ev = ev = st.evaluate()
+        updates = {k: s.lr * self.scale * d for k, d in ev.param_drive.items()}
+        # Divergence reads the precision-weighted error on BP's scale: k * eps_i / s_i.
+        signals = {n: self.scale * ev.errors[n] / st.variances[n] for n in g.hidden_and_output}
+        events = ([self.plasticity(n, "single update with the relaxed values") for n in g.param_nodes]
+                  if self.t == self.last else [])
+        phase = "inference" if self.t < self.last else "update"
+        return Observation(phase, st.shown_values(ev), ev.predictions, ev.errors, updates,
+                           ev.energy, events, signals)
+
+    def advance(self) -> None:
+        self.state.move_values(self.ev, self.settings.gamma)
+        self.t += 1
