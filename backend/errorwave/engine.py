@@ -48,6 +48,8 @@ class Engine:
         data = self.config.data
         self.example_index = data.index if isinstance(data, DatasetData) else 0
         self.examples_seen = 0
+        self.memory: dict[str, Any] = {}
+        self.history: list[dict[str, Any]] = []  # one row per finished example
         self._start_example()
 
     def _example(self) -> Example:
@@ -78,7 +80,7 @@ class Engine:
         self._ref_total = flat([self.bp_updates[k] for k in g.param_keys])
         self._ref_total_nodes = flat([self._ref_nodes[n] for n in g.hidden_and_output])
         ctx = Context(g, {k: v.clone() for k, v in self.params.items()}, self.example, ff,
-                      self.settings, self.config.seeds.init + self.examples_seen)
+                      self.settings, self.config.seeds.init + self.examples_seen, self.memory)
         self.rule = self.rule_cls(ctx)
         self.t = 0
         self.halted: dict[str, Any] | None = None
@@ -124,6 +126,7 @@ class Engine:
             return None
         for k, d in self.observation.updates.items():
             self.params[k] = self.params[k] + d
+        self.history.append(self._history_row())
         self.example_index += 1
         self.examples_seen += 1
         self._start_example()
@@ -233,6 +236,7 @@ class Engine:
         frame = {"type": "frame", "revision": self.revision, "example": self.examples_seen,
                  "t": self.t, "phase": obs.phase, "nodes": nodes, "updates": g.nest(obs.updates),
                  "divergence": divergence, "energy": obs.energy, "events": events,
+                 "readouts": obs.readouts,
                  "done": self.halted is not None or self.t >= self.steps}
         return _finite(frame) if bad is not None or not math.isfinite(obs.energy) else frame
 
@@ -251,6 +255,14 @@ class Engine:
         if not math.isfinite(obs.energy):
             return g.output, "energy"
         return None
+
+    def _history_row(self) -> dict[str, Any]:
+        """Training curve row: loss and each layer's angle to backprop's update (degrees)."""
+        div = self.frame["divergence"]
+        angles = {n: (None if m["cosine"] is None else math.degrees(math.acos(m["cosine"])))
+                  for n, m in div["params"].items()}
+        return {"example": self.examples_seen, "index": self.example.index, "loss": self.loss,
+                "angle": angles, "cosine": div["total"]["cosine"]}
 
     # ----- convenience for scripts ---------------------------------------------------------
     def error(self, node: str) -> torch.Tensor:

@@ -45,7 +45,10 @@ class Context:
     example: Example
     feedforward: Values
     settings: Any
-    seed: int
+    seed: int  # differs per example: init seed + examples seen
+    # Rule state that outlives an example (learned inverses, fixed feedback matrices);
+    # kept by the engine across examples and cleared on reset.
+    memory: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -60,6 +63,9 @@ class Observation:
     # What the engine compares with -dL/dv, when it is not `errors` itself
     # (e.g. precision-weighted errors); same keys as `errors`.
     signals: Values | None = None
+    # Rule-specific numbers shown beside the frame, e.g. an inverse's reconstruction
+    # error: {name: float | {node: float}}.
+    readouts: dict[str, Any] = field(default_factory=dict)
 
 
 class Rule(ABC):
