@@ -141,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     schema.add_argument("--out")
     schema.set_defaults(func=cmd_schema)
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # e.g. piped into `head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

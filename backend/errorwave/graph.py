@@ -161,7 +161,9 @@ class CompiledGraph:
                  ) -> tuple[Values, torch.Tensor, Values, Params]:
         """Feed-forward values, loss, adjoints dL/dv_i and gradients dL/dtheta."""
         leaves = {k: t.detach().clone().requires_grad_(True) for k, t in params.items()}
-        values = dict(inputs)
+        # Inputs require grad too, so that every value is differentiable (a vertex fed by
+        # inputs alone, like y0^2, has no parameter upstream).
+        values = {n: v.detach().clone().requires_grad_(True) for n, v in inputs.items()}
         for nid in self.hidden_and_output:
             values[nid] = self._fn[nid](values, leaves)
         loss = self.loss(values[self.output], target)

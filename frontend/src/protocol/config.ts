@@ -1,0 +1,85 @@
+// Configuration v1, as in docs/contract.md and shared/schema/config.schema.json.
+
+export const ELEMENTWISE_OPS = [
+  "identity", "tanh", "sigmoid", "relu", "leaky_relu", "softplus",
+  "sin", "cos", "tan", "exp", "square", "sqrt",
+] as const;
+export type Activation = (typeof ELEMENTWISE_OPS)[number];
+
+export const OPS = ["input", "linear", "add", "mul", ...ELEMENTWISE_OPS] as const;
+export type Op = (typeof OPS)[number];
+
+export const NODE_ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,31}$/;
+
+export interface GraphNode {
+  id: string;
+  op: Op;
+  inputs?: string[];
+  size?: number | null;
+  activation?: Activation;
+  input_activation?: Activation;
+  bias?: boolean;
+  negative_slope?: number;
+  label?: string | null;
+}
+
+export interface Graph {
+  nodes: GraphNode[];
+  output: string;
+  loss?: "mse" | "cross_entropy";
+}
+
+export type Vector = number[];
+export type Matrix = number[][];
+
+export interface NodeParams {
+  weight?: Record<string, Matrix>;
+  bias?: Vector | null;
+}
+
+export interface ExplicitData {
+  input: Record<string, Vector>;
+  target: Vector | number;
+}
+
+export interface DatasetData {
+  dataset: "xor" | "circles" | "spirals" | "digits";
+  index?: number;
+  samples?: number;
+}
+
+export type Data = ExplicitData | DatasetData;
+
+export interface RuleSpec {
+  name: string;
+  [setting: string]: unknown;
+}
+
+export interface Seeds {
+  init: number;
+  data: number;
+}
+
+export interface Config {
+  version: 1;
+  title?: string | null;
+  description?: string | null;
+  graph: Graph;
+  params?: Record<string, NodeParams>;
+  data: Data;
+  rule: RuleSpec;
+  seeds?: Seeds;
+  dtype?: "float64" | "float32";
+}
+
+/** One problem found by the server's validation; names the node and field when it can. */
+export interface Issue {
+  path: string;
+  node: string | null;
+  field: string | null;
+  message: string;
+}
+
+export function isExplicitData(d: Data): d is ExplicitData {
+  return (d as ExplicitData).input !== undefined;
+}
