@@ -1,0 +1,71 @@
+// The websocket to /ws on the page's own origin. Reconnects with backoff; the
+// caller re-sends hello + load on every (re)open through `onOpen`.
+import { PROTO, type ClientMessage, type ServerMessage } from "./messages";
+
+export type SocketStatus = "connecting" | "open" | "closed";
+
+export interface SocketHandlers {
+  onOpen: () => void;
+  onMessage: (msg: ServerMessage) => void;
+  onStatus: (status: SocketStatus) => void;
+}
+
+export function socketUrl(loc: Location = window.location): string {
+  const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${loc.host}/ws`;
+}
+
+export class Socket {
+  private ws: WebSocket | null = null;
+  private retry = 0;
+  private closedByUs = false;
+  private timer: number | undefined;
+
+  constructor(private readonly handlers: SocketHandlers) {}
+
+  connect(): void {
+    this.closedByUs = false;
+    this.handlers.onStatus("connecting");
+    const ws = new WebSocket(socketUrl());
+    this.ws = ws;
+    ws.onopen = () => {
+      this.retry = 0;
+      this.handlers.onStatus("open");
+      this.send({ type: "hello", proto: PROTO, binary: false });
+      this.handlers.onOpen();
+    };
+    ws.onmessage = (ev) => {
+      if (typeof ev.data !== "string") return;
+      let msg: ServerMessage;
+      try {
+        msg = JSON.parse(ev.data) as ServerMessage;
+      } catch {
+        return;
+      }
+      if (msg && typeof msg === "object" && typeof msg.type === "string") this.handlers.onMessage(msg);
+    };
+    ws.onclose = () => {
+      this.ws = null;
+      this.handlers.onStatus("closed");
+      if (this.closedByUs) return;
+      const delay = Math.min(5000, 250 * 2 ** this.retry++);
+      this.timer = window.setTimeout(() => this.connect(), delay);
+    };
+  }
+
+  get isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  send(msg: ClientMessage): boolean {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  close(): void {
+    this.closedByUs = true;
+    window.clearTimeout(this.timer);
+    this.ws?.close();
+  }
+}
