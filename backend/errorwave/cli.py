@@ -70,9 +70,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return engine
     examples = max(1, args.examples)
     for n in range(examples):
-        if n:
-            if engine.next_example() is None:
-                break
+        if n and engine.next_example() is None:
+            break
         if args.jsonl:
             print(to_json(engine.snapshot()))
             print(to_json(engine.frame))

@@ -16,7 +16,7 @@ import torch
 
 from errorwave import datasets
 from errorwave.config import Config, DatasetData, Limits
-from errorwave.divergence import compare, flat
+from errorwave.divergence import SegmentComparator, flat
 from errorwave.graph import CompiledGraph, Params, Values
 from errorwave.rules import registry
 from errorwave.rules.base import Context, Example, Observation, Rule
@@ -74,11 +74,12 @@ class Engine:
         self.feedforward, self.loss, self.adjoint, self.grads = ff, float(loss), adjoint, grads
         lr = self.settings.lr
         self.bp_updates: Params = {k: -lr * v for k, v in grads.items()}
-        self._ref_nodes = {n: -adjoint[n] for n in g.hidden_and_output}
-        self._ref_params = {n: flat([self.bp_updates[k] for k in g.param_keys if k[0] == n])
-                            for n in g.param_nodes}
-        self._ref_total = flat([self.bp_updates[k] for k in g.param_keys])
-        self._ref_total_nodes = flat([self._ref_nodes[n] for n in g.hidden_and_output])
+        # Reference per vertex (-dL/dv) and per parameterised vertex (-lr dL/dtheta, its
+        # parameters in param_keys order), compared in one vectorised pass per frame.
+        self._node_cmp = SegmentComparator([-adjoint[n] for n in g.hidden_and_output])
+        self._param_groups = [[k for k in g.param_keys if k[0] == n] for n in g.param_nodes]
+        self._param_cmp = SegmentComparator(
+            [flat([self.bp_updates[k] for k in keys]) for keys in self._param_groups])
         ctx = Context(g, {k: v.clone() for k, v in self.params.items()}, self.example, ff,
                       self.settings, self.config.seeds.init + self.examples_seen, self.memory)
         self.rule = self.rule_cls(ctx)
@@ -215,35 +216,66 @@ class Engine:
                 events.append({"kind": "converged", "node": None, "t": self.t,
                                "detail": f"errors changed by at most {change:.3g}"})
         self._prev_errors = obs.errors
-        nodes = {}
-        for nid in g.order:
-            v = obs.values[nid]
-            if nid in obs.errors:
-                nodes[nid] = {"value": v.tolist(), "prediction": obs.predictions[nid].tolist(),
-                              "error": obs.errors[nid].tolist()}
-            else:
-                vl = v.tolist()
-                nodes[nid] = {"value": vl, "prediction": vl, "error": [0.0] * len(vl)}
-        div_nodes = {n: compare(signals[n], self._ref_nodes[n]) for n in g.hidden_and_output}
-        div_params = {n: compare(flat([obs.updates[k] for k in g.param_keys if k[0] == n]),
-                                 self._ref_params[n]) for n in g.param_nodes}
+        div_nodes, total_nodes = self._node_cmp([signals[n] for n in g.hidden_and_output])
+        div_params, total = self._param_cmp(
+            [flat([obs.updates[k] for k in keys]) for keys in self._param_groups])
         divergence = {
-            "nodes": div_nodes, "params": div_params,
-            "total": compare(flat([obs.updates[k] for k in g.param_keys]), self._ref_total),
-            "total_nodes": compare(flat([signals[n] for n in g.hidden_and_output]),
-                                   self._ref_total_nodes),
+            "nodes": dict(zip(g.hidden_and_output, div_nodes, strict=True)),
+            "params": dict(zip(g.param_nodes, div_params, strict=True)),
+            "total": total, "total_nodes": total_nodes,
         }
         frame = {"type": "frame", "revision": self.revision, "example": self.examples_seen,
-                 "t": self.t, "phase": obs.phase, "nodes": nodes, "updates": g.nest(obs.updates),
+                 "t": self.t, "phase": obs.phase, "nodes": self._node_lists(obs),
+                 "updates": self._update_lists(obs.updates),
                  "divergence": divergence, "energy": obs.energy, "events": events,
                  "readouts": obs.readouts,
                  "done": self.halted is not None or self.t >= self.steps}
         return _finite(frame) if bad is not None or not math.isfinite(obs.energy) else frame
 
+    def _node_lists(self, obs: Observation) -> dict[str, dict[str, list[float]]]:
+        """value/prediction/error of every vertex, converted to lists in one go."""
+        g, sizes = self.graph, self.structure.sizes
+        parts = []
+        for nid in g.order:
+            v = obs.values[nid]
+            parts += [v, obs.predictions.get(nid, v), obs.errors.get(nid, torch.zeros_like(v))]
+        numbers = torch.cat([p.reshape(-1) for p in parts]).tolist()
+        out, i = {}, 0
+        for nid in g.order:
+            n = sizes[nid]
+            out[nid] = {"value": numbers[i:i + n], "prediction": numbers[i + n:i + 2 * n],
+                        "error": numbers[i + 2 * n:i + 3 * n]}
+            i += 3 * n
+        return out
+
+    def _update_lists(self, updates: Params) -> dict[str, dict]:
+        """Parameter changes nested as {node: {"weight": {src: rows}, "bias": list}}."""
+        g = self.graph
+        if not g.param_keys:
+            return {}
+        numbers = torch.cat([updates[k].reshape(-1) for k in g.param_keys]).tolist()
+        out: dict[str, dict] = {n: {"weight": {}, "bias": None} for n in g.param_nodes}
+        i = 0
+        for key in g.param_keys:
+            nid, kind, src = key
+            shape = updates[key].shape
+            if kind == "weight":
+                cols = shape[1]
+                out[nid]["weight"][src] = [numbers[i + r * cols:i + (r + 1) * cols] for r in range(shape[0])]
+                i += shape[0] * cols
+            else:
+                out[nid]["bias"] = numbers[i:i + shape[0]]
+                i += shape[0]
+        return out
+
     def _first_nonfinite(self, obs: Observation) -> tuple[str, str] | None:
         """Where a blow-up started: the first vertex in topological order (then the first
         field) holding a non-finite number."""
         g = self.graph
+        everything = [*obs.values.values(), *obs.predictions.values(), *obs.errors.values(),
+                      *obs.updates.values()]
+        if math.isfinite(obs.energy) and bool(torch.isfinite(flat(everything)).all()):
+            return None
         for nid in g.order:
             for what, table in (("value", obs.values), ("prediction", obs.predictions),
                                 ("error", obs.errors)):

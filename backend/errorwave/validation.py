@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from errorwave.config import ELEMENTWISE_OPS, Config, DatasetData, Limits
+from errorwave.config import Config, DatasetData, Limits
 
 
 @dataclass(frozen=True)
@@ -266,7 +266,8 @@ def _check_params(config: Config, s: Structure, limits: Limits, issues: list[Iss
         rows = s.sizes[nid]
         for src, w in p.weight.items():
             if src not in node.inputs:
-                issues.append(Issue(f"{path}.weight.{src}", f"node '{nid}': no edge from '{src}'", nid, "weight"))
+                issues.append(Issue(f"{path}.weight.{src}", f"node '{nid}': no edge from '{src}'",
+                                    nid, "weight"))
                 continue
             cols = s.sizes[src]
             if len(w) != rows or any(len(r) != cols for r in w):

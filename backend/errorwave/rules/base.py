@@ -118,11 +118,13 @@ class Rule(ABC):
     # ----- the state machine ------------------------------------------------------------
     @abstractmethod
     def observe(self) -> Observation:
-        """The state at step self.t. Called once per step, after advance()."""
+        """The state at step self.t, including plasticity that fires at t. A pure readout:
+        it may cache what it computed for advance(), but it changes no state."""
 
     @abstractmethod
     def advance(self) -> None:
-        """Move from step t to t + 1."""
+        """Move from step t to t + 1, whether or not observe() ran at t (scripts and
+        benchmarks may step without reading)."""
 
     # ----- helpers --------------------------------------------------------------------
     def zeros_like_params(self) -> Params:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from errorwave.rules.base import Observation, RuleSettings
+from errorwave.rules.base import RuleSettings
 from errorwave.rules.zil import ZIL
 
 
@@ -51,25 +51,31 @@ class FaZIL(ZIL):
                        for n in self.graph.hidden_and_output}
         self.state.clamped = self.period == 0
 
-    def observe(self) -> Observation:
-        st, g, lr, t_d = self.state, self.graph, self.settings.lr, self.settings.t_d
-        st.clamped = self.t >= self.period
-        self.ev = ev = st.evaluate()
-        events = []
-        for nid in g.hidden_and_output:
-            nonzero = ev.errors[nid] != 0
-            gate = nonzero & (self.silent[nid] >= t_d)
-            self.silent[nid] = torch.where(nonzero, 0, self.silent[nid] + 1)
+    def evaluate(self):
+        self.state.clamped = self.t >= self.period
+        return super().evaluate()
+
+    def gates(self, ev) -> dict[str, torch.Tensor]:
+        """phi per error unit: nonzero now, and zero for the preceding t_d steps."""
+        t_d = self.settings.t_d
+        return {n: (ev.errors[n] != 0) & (self.silent[n] >= t_d) for n in self.graph.hidden_and_output}
+
+    def fire(self, ev):
+        g, lr = self.graph, self.settings.lr
+        delta, fired = {}, []
+        for nid, gate in self.gates(ev).items():
             if nid not in g.param_nodes or not bool(gate.any()):
                 continue
+            fired.append(nid)
             mask = gate.to(g.dtype)
             for k in g.param_keys:
                 if k[0] == nid:
-                    m = mask[:, None] if k[1] == "weight" else mask
-                    delta = lr * m * ev.param_drive[k]
-                    self.updates[k] = self.updates[k] + delta
-                    self.pending[k] = delta
-            events.append(self.plasticity(nid, f"gate open on {int(gate.sum())} of {gate.numel()} units"))
-        phase = "prediction" if self.t < self.period else "inference"
-        return Observation(phase, st.shown_values(ev), ev.predictions, ev.errors,
-                           dict(self.updates), ev.energy, events)
+                    delta[k] = lr * (mask[:, None] if k[1] == "weight" else mask) * ev.param_drive[k]
+        return delta, fired
+
+    def commit(self, ev) -> None:
+        for n in self.silent:
+            self.silent[n] = torch.where(ev.errors[n] != 0, 0, self.silent[n] + 1)
+
+    def phase(self) -> str:
+        return "prediction" if self.t < self.period else "inference"

@@ -1,8 +1,10 @@
 """FPA-PC (Millidge, Tschantz & Buckley 2020; RULES.md §3): predictive coding on arbitrary
 graphs with predictions and Jacobians frozen at their feed-forward values.
 
-The linearisation is built once per example (one retained autograd graph of the local
-predictions); each step is then a single vector-Jacobian sweep through it."""
+The linearisation is built once per example: one retained autograd graph of the local
+predictions, with every hidden value a view of one flat leaf and every parameter a view
+of another. Each step is then a single vector-Jacobian sweep through it, and the value
+move is one vector operation, so a step costs about one backward pass."""
 
 from __future__ import annotations
 
@@ -27,45 +29,80 @@ class FPA(Rule):
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        g = self.graph
-        ff = ctx.feedforward
-        self.leaves = {n: ff[n].detach().clone().requires_grad_(True) for n in g.hidden}
-        self.p_leaves = {k: v.detach().clone().requires_grad_(True) for k, v in ctx.params.items()}
-        mus = g.predict_all({**ctx.example.inputs, **self.leaves}, self.p_leaves)
+        g, ff = self.graph, ctx.feedforward
+        self.hidden = g.hidden
+        sizes = [g.s.sizes[n] for n in self.hidden]
+        x0 = torch.cat([ff[n].reshape(-1) for n in self.hidden]) if self.hidden else \
+            torch.zeros(0, dtype=g.dtype)
+        p_keys = list(ctx.params)
+        self.p_shapes = [ctx.params[k].shape for k in p_keys]
+        self.p_keys = p_keys
+        p0 = torch.cat([ctx.params[k].reshape(-1) for k in p_keys]) if p_keys else \
+            torch.zeros(0, dtype=g.dtype)
+        self.x_leaf = x0.clone().requires_grad_(True)
+        self.p_leaf = p0.clone().requires_grad_(True)
+        xs = dict(zip(self.hidden, torch.split(self.x_leaf, sizes), strict=True))
+        ps = {k: v.view(shape) for k, v, shape in
+              zip(p_keys, torch.split(self.p_leaf, [s.numel() for s in self.p_shapes]),
+                  self.p_shapes, strict=True)}
+        mus = g.predict_all({**ctx.example.inputs, **xs}, ps)
         self.muhat = {n: m.detach() for n, m in mus.items()}
-        self.live = [n for n in g.hidden_and_output if mus[n].requires_grad]
-        self.mu_live = [mus[n] for n in self.live]
-        self.wrt = list(self.leaves.values()) + list(self.p_leaves.values())
-        self.x = {n: ff[n].clone() for n in g.hidden}
+        self.muhat_flat = x0.clone()  # hidden predictions at FF equal the FF values
         self.eps_out = g.output_error(self.muhat[g.output], ctx.example.target)
+        # One output: every live prediction concatenated (hidden first, then the output).
+        live = [n for n in self.hidden + [g.output] if mus[n].requires_grad]
+        self.live_is_all = live == self.hidden + [g.output]
+        self.live = live
+        self.mu_cat = torch.cat([mus[n].reshape(-1) for n in live]) if live else None
+        self.sizes = sizes
+        self.x = x0.clone()
         self.last = self.total_steps(self.settings, g.s)
-        self.back: dict[str, torch.Tensor] = {}
+        self.cached_t = -1  # the step whose J^T eps observe() already computed
 
-    def errors(self) -> dict[str, torch.Tensor]:
-        errs = {n: self.x[n] - self.muhat[n] for n in self.graph.hidden}
-        errs[self.graph.output] = self.eps_out
-        return errs
+    def _eps_cat(self, eps_hidden: torch.Tensor) -> torch.Tensor:
+        if self.live_is_all:
+            return torch.cat([eps_hidden, self.eps_out])
+        parts = dict(zip(self.hidden, torch.split(eps_hidden, self.sizes), strict=True))
+        parts[self.graph.output] = self.eps_out
+        return torch.cat([parts[n] for n in self.live])
 
     def observe(self) -> Observation:
         g, lr = self.graph, self.settings.lr
-        errs = self.errors()
-        grads = torch.autograd.grad(self.mu_live, self.wrt, grad_outputs=[errs[n] for n in self.live],
-                                    retain_graph=True, allow_unused=True) if self.live else ()
-        grads = list(grads) or [None] * len(self.wrt)
-        nh = len(self.leaves)
-        self.back = {n: (torch.zeros_like(self.x[n]) if gx is None else gx)
-                     for n, gx in zip(self.leaves, grads[:nh], strict=True)}
-        updates = {k: (torch.zeros_like(v) if gp is None else lr * gp)
-                   for (k, v), gp in zip(self.p_leaves.items(), grads[nh:], strict=True)}
-        energy = 0.5 * sum(float((e ** 2).sum()) for e in errs.values())
+        eps = self.x - self.muhat_flat
+        if self.mu_cat is not None:
+            gx, gp = torch.autograd.grad(self.mu_cat, [self.x_leaf, self.p_leaf],
+                                         grad_outputs=self._eps_cat(eps), retain_graph=True,
+                                         allow_unused=True)
+        else:
+            gx = gp = None
+        self.back = torch.zeros_like(self.x) if gx is None else gx
+        self.cached_t = self.t
+        upd_flat = torch.zeros_like(self.p_leaf) if gp is None else lr * gp
+        updates = {k: v.view(shape) for k, v, shape in
+                   zip(self.p_keys, torch.split(upd_flat, [s.numel() for s in self.p_shapes]),
+                       self.p_shapes, strict=True)}
+        errs = dict(zip(self.hidden, torch.split(eps, self.sizes), strict=True))
+        errs[g.output] = self.eps_out
+        xs = dict(zip(self.hidden, torch.split(self.x, self.sizes), strict=True))
+        energy = 0.5 * float(eps.dot(eps) + self.eps_out.dot(self.eps_out))
         events = ([self.plasticity(n, "update with the errors after T steps") for n in g.param_nodes]
                   if self.t == self.last else [])
-        values = {**self.ctx.example.inputs, **self.x, g.output: self.muhat[g.output] + self.eps_out}
+        values = {**self.ctx.example.inputs, **xs, g.output: self.muhat[g.output] + self.eps_out}
         phase = "inference" if self.t < self.last else "update"
         return Observation(phase, values, self.muhat, errs, updates, energy, events)
 
     def advance(self) -> None:
-        gamma = self.settings.gamma
-        for n in self.x:
-            self.x[n] = self.x[n] - gamma * ((self.x[n] - self.muhat[n]) - self.back[n])
+        # x_i -= gamma * (eps_i - sum_c J_ci^T eps_c), with the errors of the previous step.
+        eps = self.x - self.muhat_flat
+        if self.cached_t != self.t:
+            self.back = self._values_vjp(eps)
+        self.x = self.x - self.settings.gamma * (eps - self.back)
         self.t += 1
+
+    def _values_vjp(self, eps: torch.Tensor) -> torch.Tensor:
+        """sum_c J_ci^T eps_c for every hidden vertex: one sweep, no parameter part."""
+        if self.mu_cat is None:
+            return torch.zeros_like(eps)
+        (gx,) = torch.autograd.grad(self.mu_cat, [self.x_leaf], grad_outputs=self._eps_cat(eps),
+                                    retain_graph=True, allow_unused=True)
+        return torch.zeros_like(eps) if gx is None else gx

@@ -35,10 +35,12 @@ class PredictiveCoding(Rule):
         self.scale = s.output_variance if s.scale_lr_by_output_variance else 1.0
         self.last = self.total_steps(s, g.s)
         self.ev = None
+        self.ev_t = -1
 
     def observe(self) -> Observation:
         st, s, g = self.state, self.settings, self.graph
-        self.ev = ev = st.evaluate()
+        self.ev, self.ev_t = st.evaluate(), self.t
+        ev = self.ev
         updates = {k: s.lr * self.scale * d for k, d in ev.param_drive.items()}
         # Divergence reads the precision-weighted error on BP's scale: k * eps_i / s_i.
         signals = {n: self.scale * ev.errors[n] / st.variances[n] for n in g.hidden_and_output}
@@ -49,5 +51,6 @@ class PredictiveCoding(Rule):
                            ev.energy, events, signals)
 
     def advance(self) -> None:
-        self.state.move_values(self.ev, self.settings.gamma)
+        ev = self.ev if self.ev_t == self.t else self.state.evaluate()
+        self.state.move_values(ev, self.settings.gamma)
         self.t += 1

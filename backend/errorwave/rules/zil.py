@@ -52,42 +52,57 @@ class ZIL(Rule):
                 noise = torch.randn(self.state.x[n].shape, generator=gen, dtype=torch.float64)
                 self.state.x[n] = self.state.x[n] + s.init_noise * noise.to(g.dtype)
         self.last = self.total_steps(s, g.s)
-        self.updates = self.zeros_like_params()
-        self.pending: Params = {}
+        self.updates = self.zeros_like_params()  # committed by advance()
         self.ev: Evaluation | None = None
+        self.ev_t = -1
 
     def fires_at(self, nid: str) -> int | None:
         if getattr(self.settings, "timing", "distance") == "end":
             return self.last
         return self.graph.s.shortest[nid]
 
+    def evaluate(self) -> Evaluation:
+        """The energy's gradients at the current state, once per step."""
+        if self.ev_t != self.t:
+            self.ev, self.ev_t = self.state.evaluate(), self.t
+        assert self.ev is not None
+        return self.ev
+
+    def fire(self, ev: Evaluation) -> tuple[Params, list[str]]:
+        """The parameter changes due at step t (from the state before the step)."""
+        g, lr = self.graph, self.settings.lr
+        fired = [n for n in g.param_nodes if self.fires_at(n) == self.t]
+        return {k: lr * ev.param_drive[k] for k in g.param_keys if k[0] in fired}, fired
+
     def observe(self) -> Observation:
-        st, g, lr = self.state, self.graph, self.settings.lr
-        self.ev = ev = st.evaluate()
-        events = []
-        for nid in g.param_nodes:
-            if self.fires_at(nid) == self.t:
-                for k in g.param_keys:
-                    if k[0] == nid:
-                        delta = lr * ev.param_drive[k]
-                        self.updates[k] = self.updates[k] + delta
-                        self.pending[k] = delta
-                events.append(self.plasticity(nid))
-        phase = "inference"
-        return Observation(phase, st.shown_values(ev), ev.predictions, ev.errors,
-                           dict(self.updates), ev.energy, events)
+        ev = self.evaluate()
+        delta, fired = self.fire(ev)
+        updates = {k: (v + delta[k] if k in delta else v) for k, v in self.updates.items()}
+        events = [self.plasticity(n) for n in fired]
+        return Observation(self.phase(), self.state.shown_values(ev), ev.predictions, ev.errors,
+                           updates, ev.energy, events)
+
+    def phase(self) -> str:
+        return "inference"
 
     def advance(self) -> None:
-        st = self.state
+        st, gamma = self.state, self.settings.gamma
+        ev = self.evaluate()
+        delta, _ = self.fire(ev)
+        self.commit(ev)
+        for k, d in delta.items():
+            self.updates[k] = self.updates[k] + d
         if getattr(self.settings, "order", "simultaneous") == "weights_first":
-            self._apply_pending()
-            st.move_values(st.evaluate(), self.settings.gamma)
+            self._apply(delta)
+            st.move_values(st.evaluate(), gamma)
         else:
-            st.move_values(self.ev, self.settings.gamma)
-            self._apply_pending()
+            st.move_values(ev, gamma)  # both moves from the state before the step
+            self._apply(delta)
         self.t += 1
 
-    def _apply_pending(self) -> None:
-        for k, d in self.pending.items():
+    def commit(self, ev: Evaluation) -> None:
+        """Hook for rules that keep per-step state (Fa-Z-IL's gate counters)."""
+
+    def _apply(self, delta: Params) -> None:
+        for k, d in delta.items():
             self.state.params[k] = self.state.params[k] + d
-        self.pending = {}

@@ -112,7 +112,7 @@ export type ClientMessage =
   | { type: "load"; preset: string }
   | { type: "step"; n: number }
   | { type: "run_example" }
-  | { type: "play"; rate: number }
+  | { type: "play"; rate: number; across_examples?: boolean }
   | { type: "pause" }
   | { type: "seek"; t: number }
   | { type: "set"; path: string; value: unknown }

@@ -1,0 +1,17 @@
+"""Difference target propagation (Lee et al. 2015; RULES.md §7):
+h^_{i-1} = h_{i-1} + g_i(h^_i) - g_i(h_i), which cancels the inverse's reconstruction error
+(a zero target step gives a zero target step below, for any g). The machinery is in
+`targets.py`."""
+
+from __future__ import annotations
+
+from errorwave.rules.targets import TargetPropBase
+
+
+class DifferenceTargetProp(TargetPropBase):
+    name = "dtp"
+    title = "Difference target propagation"
+    description = ("Target propagation with the difference correction h^ = h + g(h^ above) - g(h "
+                   "above): the inverse's own reconstruction error cancels, so targets stay "
+                   "useful while the inverses are still poor.")
+    difference = True

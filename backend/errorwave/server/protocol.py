@@ -1,0 +1,302 @@
+"""The websocket protocol (DESIGN §5, docs/contract.md) as pydantic discriminated unions.
+
+Client messages are parsed from untrusted text with `parse_client`: unknown fields,
+non-finite numbers and unknown types are errors. Server messages are modelled for the
+exported JSON Schema (`shared/schema/protocol.schema.json`); at run time the server
+sends the engine's own dicts (serialised by `errorwave.engine.to_json`), which these
+models describe.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+PROTO = 1
+ErrorCode = Literal["bad_json", "bad_message", "invalid_config", "unknown_preset",
+                    "unsupported_graph", "too_large", "not_loaded", "limit", "diverged",
+                    "internal"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# ----- client -> server ---------------------------------------------------------------------
+class Hello(_Strict):
+    type: Literal["hello"]
+    proto: Literal[1] = PROTO
+    binary: bool = Field(default=False, description="Frames as float32 columns (docs/server.md)")
+
+
+class Load(_Strict):
+    type: Literal["load"]
+    config: dict[str, JsonValue] | None = Field(
+        default=None, description="A v1 configuration (shared/schema/config.schema.json)")
+    preset: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="A preset id from GET /api/presets")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Load:
+        if (self.config is None) == (self.preset is None):
+            raise ValueError("give exactly one of 'config' and 'preset'")
+        return self
+
+
+class Step(_Strict):
+    type: Literal["step"]
+    n: int = Field(default=1, ge=1, le=100_000)
+
+
+class RunExample(_Strict):
+    type: Literal["run_example"]
+
+
+class Play(_Strict):
+    type: Literal["play"]
+    rate: float = Field(default=10.0, gt=0, le=1000, description="Frames per second")
+    across_examples: bool = Field(
+        default=True, description="At the end of an example go on to the next one")
+
+
+class Pause(_Strict):
+    type: Literal["pause"]
+
+
+class Seek(_Strict):
+    type: Literal["seek"]
+    t: int = Field(ge=0, le=100_000)
+
+
+class Set(_Strict):
+    type: Literal["set"]
+    path: str = Field(max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+){0,7}$")
+    value: JsonValue
+
+
+class Reset(_Strict):
+    type: Literal["reset"]
+
+
+class NextExample(_Strict):
+    type: Literal["next_example"]
+
+
+ClientMessage = Annotated[
+    Hello | Load | Step | RunExample | Play | Pause | Seek | Set | Reset | NextExample,
+    Field(discriminator="type"),
+]
+_client = TypeAdapter(ClientMessage)
+
+
+class BadMessage(ValueError):
+    def __init__(self, code: ErrorCode, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _finite(value: Any, depth: int = 0) -> bool:
+    if depth > 64:
+        return False
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v, depth + 1) for v in value)
+    return True
+
+
+def parse_client(text: str | bytes) -> BaseModel:
+    """One client message, or BadMessage(bad_json | bad_message) with a readable reason."""
+    try:
+        msg = _client.validate_json(text)
+    except ValidationError as err:
+        errors = err.errors(include_url=False)
+        first = errors[0]
+        if first["type"] == "json_invalid":
+            raise BadMessage("bad_json", f"not valid JSON: {first['ctx'].get('error', '')}") from None
+        if first["type"] == "model_attributes_type" or first["type"] == "model_type":
+            raise BadMessage("bad_message", "a message is a JSON object with a 'type'") from None
+        if first["type"] == "union_tag_not_found":
+            raise BadMessage("bad_message", "a message needs a 'type'") from None
+        if first["type"] == "union_tag_invalid":
+            raise BadMessage("bad_message", f"unknown message type {first['ctx']['tag']!r}; known: "
+                             + ", ".join(sorted(_TYPES))) from None
+        parts = []
+        for e in errors[:5]:
+            loc = ".".join(str(p) for p in e["loc"][1:])
+            parts.append(f"{loc}: {e['msg']}" if loc else e["msg"])
+        raise BadMessage("bad_message", "; ".join(parts)) from None
+    if isinstance(msg, Load | Set) and not _finite(msg.model_dump()):
+        raise BadMessage("bad_message", "numbers must be finite and nesting shallow")
+    return msg
+
+
+# ----- server -> client ---------------------------------------------------------------------
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Welcome(_Open):
+    type: Literal["welcome"]
+    proto: Literal[1]
+    binary: bool = False
+    limits: dict[str, float | int]
+    rules: list[dict[str, Any]] = Field(description="GET /api/rules, inline")
+
+
+class Distance(_Open):
+    shortest: int | None
+    longest: int | None
+
+
+class GraphNode(_Open):
+    op: str
+    size: int
+    inputs: list[str]
+    label: str | None = None
+    distance: Distance
+    has_params: bool
+
+
+class SnapshotGraph(_Open):
+    order: list[str]
+    nodes: dict[str, GraphNode]
+    output: str
+    depth: int
+
+
+Vec = list[float | None]
+Mat = list[list[float | None]]
+
+
+class NodeParams(_Open):
+    weight: dict[str, Mat]
+    bias: Vec | None
+
+
+class Snapshot(_Open):
+    type: Literal["snapshot"]
+    revision: int
+    config: dict[str, Any]
+    graph: SnapshotGraph
+    rule: dict[str, Any] = Field(description="{name, title, settings, steps}")
+    example: dict[str, Any] = Field(description="{index, seen, input, target}")
+    params: dict[str, NodeParams]
+    feedforward: dict[str, Vec]
+    backprop: dict[str, Any] = Field(description="{loss, adjoint, updates}")
+    sign_convention: str
+
+
+class NodeState(_Open):
+    value: Vec
+    prediction: Vec
+    error: Vec
+
+
+class Metric(_Open):
+    cosine: float | None
+    rel_l2: float | None
+    max_abs: float | None
+
+
+class Divergence(_Open):
+    nodes: dict[str, Metric]
+    params: dict[str, Metric]
+    total: Metric
+    total_nodes: Metric
+
+
+class FrameEvent(_Open):
+    kind: str = Field(description="plasticity | error_arrived | converged | diverged")
+    node: str | None
+    t: int
+    detail: str = ""
+
+
+class Frame(_Open):
+    type: Literal["frame"]
+    revision: int
+    example: int
+    t: int
+    phase: str
+    nodes: dict[str, NodeState]
+    updates: dict[str, NodeParams]
+    divergence: Divergence
+    energy: float | None
+    events: list[FrameEvent]
+    readouts: dict[str, Any] = Field(default_factory=dict)
+    done: bool
+
+
+class Column(_Open):
+    path: list[str] = Field(description='e.g. ["nodes","h1","value"], ["updates","h1","weight","x"]')
+    offset: int = Field(description="Index of the first float32 of this column")
+    shape: list[int]
+
+
+class Schema(_Open):
+    """Sent in binary mode after every snapshot: the layout of the float32 block of the
+    binary frames that follow (docs/server.md)."""
+
+    type: Literal["schema"]
+    revision: int
+    example: int
+    dtype: Literal["float32"] = "float32"
+    byte_order: Literal["little"] = "little"
+    count: int
+    columns: list[Column]
+
+
+class Event(_Open):
+    type: Literal["event"]
+    kind: str = Field(description="playing | paused | example_done")
+
+
+class Issue(_Open):
+    path: str
+    node: str | None
+    field: str | None
+    message: str
+
+
+class Error(_Open):
+    type: Literal["error"]
+    code: ErrorCode
+    message: str
+    issues: list[Issue] | None = None
+
+
+ServerMessage = Annotated[Welcome | Snapshot | Frame | Schema | Event | Error,
+                          Field(discriminator="type")]
+
+_TYPES = ("hello", "load", "step", "run_example", "play", "pause", "seek", "set", "reset",
+          "next_example")
+
+
+class Protocol(BaseModel):
+    """Both directions, for the schema export."""
+
+    client: ClientMessage
+    server: ServerMessage
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Protocol.model_json_schema()
+    schema["$id"] = "https://errorwave.local/schema/protocol.schema.json"
+    schema["title"] = "Errorwave websocket protocol v1"
+    schema["description"] = ("Messages on /ws. `client`: what a browser sends; `server`: what it "
+                             "receives. See docs/contract.md and docs/server.md.")
+    return schema

@@ -1,0 +1,29 @@
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import "@xyflow/react/dist/style.css";
+import "./styles.css";
+import { App } from "./App";
+import { api } from "./protocol/api";
+import { startSession } from "./state/session";
+import { setState } from "./state/store";
+import { openInitialLocation } from "./state/urlSync";
+import { startWaveFeed } from "./wave/feed";
+
+async function boot(): Promise<void> {
+  startWaveFeed();
+  startSession();
+  try {
+    const [rules, presets] = await Promise.all([api.rules(), api.presets()]);
+    setState({ rules, presets });
+  } catch (e) {
+    setState({ notice: { kind: "error", text: `cannot load rules and presets: ${(e as Error).message}` } });
+  }
+  await openInitialLocation();
+}
+
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);
+void boot();

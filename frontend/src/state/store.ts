@@ -1,0 +1,102 @@
+// The one store. Config edits, the server's snapshot and frame history, and view state.
+// Per-frame animation does NOT live here (see src/wave/); only the viewed step t.
+import { create } from "zustand";
+import type { Config, Issue } from "../protocol/config";
+import type { PresetInfo, RuleInfo } from "../protocol/api";
+import type { Frame, Snapshot } from "../protocol/messages";
+import type { SocketStatus } from "../protocol/socket";
+
+export type ColorScale = "local" | "layer" | "global";
+export type ColorBy = "error" | "value";
+export type PanelId = "presets" | "rule" | "editor" | "inspector" | "charts" | "timing";
+export const PANELS: PanelId[] = ["presets", "rule", "editor", "inspector", "charts", "timing"];
+
+export interface Diverged {
+  node: string | null;
+  t: number;
+  detail: string;
+}
+
+export interface Notice {
+  kind: "error" | "info";
+  text: string;
+}
+
+export interface XY {
+  x: number;
+  y: number;
+}
+
+export interface State {
+  // catalogue from the server
+  rules: RuleInfo[];
+  presets: PresetInfo[];
+  // the configuration being edited, with undo/redo
+  config: Config | null;
+  past: Config[];
+  future: Config[];
+  issues: Issue[];
+  // what the server said
+  status: SocketStatus;
+  snapshot: Snapshot | null;
+  snapshots: number; // snapshots received (a test hook)
+  frames: (Frame | undefined)[]; // index = t, for the current revision and example
+  diverged: Diverged | null;
+  notice: Notice | null;
+  linkError: string | null;
+  // view
+  t: number;
+  selected: string | null;
+  playing: boolean;
+  speed: number; // steps per second
+  colorScale: ColorScale;
+  colorBy: ColorBy;
+  presenter: boolean;
+  hidden: PanelId[];
+  positions: Record<string, XY>;
+  shareUrl: string | null;
+}
+
+export const initialState: State = {
+  rules: [],
+  presets: [],
+  config: null,
+  past: [],
+  future: [],
+  issues: [],
+  status: "connecting",
+  snapshot: null,
+  snapshots: 0,
+  frames: [],
+  diverged: null,
+  notice: null,
+  linkError: null,
+  t: 0,
+  selected: null,
+  playing: false,
+  speed: 4,
+  colorScale: "global",
+  colorBy: "error",
+  presenter: false,
+  hidden: [],
+  positions: {},
+  shareUrl: null,
+};
+
+export const useStore = create<State>()(() => ({ ...initialState }));
+
+export const getState = useStore.getState;
+export const setState = useStore.setState;
+
+/** The last step the client holds a frame for (-1 when none). */
+export function headT(s: State = getState()): number {
+  return s.frames.length - 1;
+}
+
+export function currentFrame(s: State = getState()): Frame | undefined {
+  return s.frames[s.t];
+}
+
+export function ruleInfo(s: State, name: string | undefined): RuleInfo | undefined {
+  return s.rules.find((r) => r.name === name);
+}
