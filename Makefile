@@ -21,7 +21,7 @@ install-frontend:
 
 # Debian's Chromium for the browser tests (never a downloaded browser).
 install-browser:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 frontend:
 	@if [ -f frontend/package.json ]; then cd frontend && npm run build; fi

@@ -17,7 +17,7 @@ import torch
 from errorwave import datasets
 from errorwave.config import Config, DatasetData, Limits
 from errorwave.divergence import SegmentComparator, flat
-from errorwave.graph import CompiledGraph, Params, Values
+from errorwave.graph import CompiledGraph, Params
 from errorwave.rules import registry
 from errorwave.rules.base import Context, Example, Observation, Rule
 from errorwave.validation import Structure, parse_config
@@ -87,7 +87,7 @@ class Engine:
         self.halted: dict[str, Any] | None = None
         self.arrived: set[str] = set()
         self.converged = False
-        self._prev_errors: Values | None = None
+        self._prev_errors: torch.Tensor | None = None
         self.observation: Observation | None = None
         self.frames: list[dict[str, Any]] = []
         self.frames.append(self._frame(self.rule.observe()))
@@ -208,14 +208,14 @@ class Engine:
             events.append({"kind": "diverged", "node": nid, "t": self.t,
                            "detail": f"non-finite {what} at node '{nid}' (step {self.t})"})
         elif self._prev_errors is not None and not self.converged:
-            change = max((float((obs.errors[n] - self._prev_errors[n]).abs().max())
-                          for n in g.hidden_and_output), default=0.0)
-            scale = max((float(obs.errors[n].abs().max()) for n in g.hidden_and_output), default=0.0)
+            now = flat([obs.errors[n] for n in g.hidden_and_output])
+            change = float((now - self._prev_errors).abs().max()) if now.numel() else 0.0
+            scale = float(now.abs().max()) if now.numel() else 0.0
             if change <= CONVERGED_TOL * max(1.0, scale):
                 self.converged = True
                 events.append({"kind": "converged", "node": None, "t": self.t,
                                "detail": f"errors changed by at most {change:.3g}"})
-        self._prev_errors = obs.errors
+        self._prev_errors = flat([obs.errors[n] for n in g.hidden_and_output])
         div_nodes, total_nodes = self._node_cmp([signals[n] for n in g.hidden_and_output])
         div_params, total = self._param_cmp(
             [flat([obs.updates[k] for k in keys]) for keys in self._param_groups])

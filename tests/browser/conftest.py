@@ -39,7 +39,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     env = dict(os.environ)
     data = tmp_path_factory.mktemp("server")
-    env.setdefault("ERRORWAVE_LINKS_DB", str(data / "links.sqlite3"))
+    env["ERRORWAVE_DATA_DIR"] = str(data)
     log = open(data / "server.log", "w+b")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "errorwave", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -70,9 +70,8 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
     from browser_helpers import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make install-browser` installs Debian's chromium")

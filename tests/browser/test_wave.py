@@ -73,8 +73,9 @@ def test_play_runs_and_pauses_at_the_end(page, api):
     open_preset(page, _chain_preset(api))
     page.get_by_test_id("speed").select_option("30")
     page.get_by_test_id("play").click()
-    page.wait_for_function("() => document.querySelector('[data-testid=play]').getAttribute('aria-pressed') === 'false'"
-                           " && Number(document.querySelector('[data-testid=current-t]').textContent) > 0")
+    page.wait_for_function("""() =>
+        document.querySelector('[data-testid=play]').getAttribute('aria-pressed') === 'false'
+        && Number(document.querySelector('[data-testid=current-t]').textContent) > 0""")
     steps = int(page.evaluate("() => document.querySelector('[data-testid=scrubber]').max"))
     wait_t(page, steps)
 
