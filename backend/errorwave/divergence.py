@@ -43,11 +43,14 @@ class SegmentComparator:
     """Compares many signals with their fixed references at once (one vectorised pass per
     frame instead of a handful of tensor operations per vertex)."""
 
-    def __init__(self, references: list[torch.Tensor]):
-        lengths = [r.numel() for r in references]
-        self.n = len(references)
-        self.ref = flat(references)
+    def __init__(self, lengths: list[int]):
+        """Built once per graph: the segment layout does not change between examples."""
+        self.n = len(lengths)
         self.seg = torch.repeat_interleave(torch.arange(self.n), torch.tensor(lengths, dtype=torch.long))
+
+    def set_references(self, references: list[torch.Tensor]) -> None:
+        """Once per example: backprop's numbers for that example."""
+        self.ref = flat(references)
         self.ref_sq = torch.zeros(self.n, dtype=torch.float64).index_add_(0, self.seg, self.ref * self.ref)
         self.ref_sq_list = self.ref_sq.tolist()
         self.ref_sq_total = float(self.ref_sq.sum())

@@ -43,6 +43,11 @@ class Engine:
         self.settings = self.rule_cls.Settings.model_validate(
             self.config.rule.model_dump(exclude={"name"}))
         self.steps = self.rule_cls.total_steps(self.settings, self.structure)
+        g, sizes = self.graph, self.structure.sizes
+        self._node_cmp = SegmentComparator([sizes[n] for n in g.hidden_and_output])
+        self._param_groups = [[k for k in g.param_keys if k[0] == n] for n in g.param_nodes]
+        self._param_cmp = SegmentComparator(
+            [sum(math.prod(self._param_shape(k)) for k in keys) for keys in self._param_groups])
         self.initial_params = self.graph.init_params()
         self.params = {k: v.clone() for k, v in self.initial_params.items()}
         data = self.config.data
@@ -51,6 +56,11 @@ class Engine:
         self.memory: dict[str, Any] = {}
         self.history: list[dict[str, Any]] = []  # one row per finished example
         self._start_example()
+
+    def _param_shape(self, key: tuple[str, str, str]) -> tuple[int, ...]:
+        nid, kind, src = key
+        sizes = self.structure.sizes
+        return (sizes[nid], sizes[src]) if kind == "weight" else (sizes[nid],)
 
     def _example(self) -> Example:
         g, data, dt = self.graph, self.config.data, self.graph.dtype
@@ -76,9 +86,8 @@ class Engine:
         self.bp_updates: Params = {k: -lr * v for k, v in grads.items()}
         # Reference per vertex (-dL/dv) and per parameterised vertex (-lr dL/dtheta, its
         # parameters in param_keys order), compared in one vectorised pass per frame.
-        self._node_cmp = SegmentComparator([-adjoint[n] for n in g.hidden_and_output])
-        self._param_groups = [[k for k in g.param_keys if k[0] == n] for n in g.param_nodes]
-        self._param_cmp = SegmentComparator(
+        self._node_cmp.set_references([-adjoint[n] for n in g.hidden_and_output])
+        self._param_cmp.set_references(
             [flat([self.bp_updates[k] for k in keys]) for keys in self._param_groups])
         ctx = Context(g, {k: v.clone() for k, v in self.params.items()}, self.example, ff,
                       self.settings, self.config.seeds.init + self.examples_seen, self.memory)

@@ -64,11 +64,13 @@ class ILProx(Rule):
         self.state = EnergyState(g, ctx.params, ctx.example.inputs, self.prox_target, ff,
                                  dict.fromkeys(g.hidden_and_output, 1.0))
         self.last = self.total_steps(s, g.s)
-        self.ev = None
+        self.ev = None  # evaluation cached by observe() at step ev_t, reused by advance()
+        self.ev_t = -1
 
     def observe(self) -> Observation:
         st, g, s = self.state, self.graph, self.settings
-        self.ev = ev = st.evaluate()
+        self.ev, self.ev_t = st.evaluate(), self.t
+        ev = self.ev
         values = {**st.inputs, **st.x}
         energies = {n: presynaptic_energy(g, n, values) + s.eps for n in g.param_nodes}
         updates = {}
@@ -87,5 +89,6 @@ class ILProx(Rule):
                                                             for n, e in energies.items()}})
 
     def advance(self) -> None:
-        self.state.move_values(self.ev, self.settings.gamma)
+        ev = self.ev if self.ev is not None and self.ev_t == self.t else self.state.evaluate()
+        self.state.move_values(ev, self.settings.gamma)
         self.t += 1
