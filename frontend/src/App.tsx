@@ -1,6 +1,6 @@
 // Page layout: presets + rule (left), graph + transport + timing (centre),
 // inspector + charts (right). Panels can be hidden (saved in the link).
-import { useEffect } from "react";
+import { useEffect, useRef } from "react";
 import { ReactFlowProvider } from "@xyflow/react";
 import { GraphEditor } from "./graph/GraphEditor";
 import { GraphToolbar } from "./graph/GraphToolbar";
@@ -10,7 +10,7 @@ import { Inspector } from "./panels/Inspector";
 import { DivergedBadge, LinkErrorNotice, NoticeBanner } from "./panels/Notices";
 import { PresetGallery } from "./panels/PresetGallery";
 import { RulePanel } from "./panels/RulePanel";
-import { useStore, type PanelId } from "./state/store";
+import { useStore, type PanelId, type State } from "./state/store";
 import { Scrubber } from "./timeline/Scrubber";
 import { TimingDiagram } from "./timeline/TimingDiagram";
 import { Transport } from "./timeline/Transport";
@@ -22,11 +22,7 @@ export function App() {
   const hidden = useStore((s) => s.hidden);
   const presenter = useStore((s) => s.presenter);
   const shown = (p: PanelId) => !hidden.includes(p);
-  // test hooks: what the server has loaded and how many frames the client holds
-  const revision = useStore((s) => s.snapshot?.revision ?? "");
-  const rule = useStore((s) => s.snapshot?.rule.name ?? "");
-  const held = useStore((s) => s.frames.length);
-  const snapshots = useStore((s) => s.snapshots);
+  const root = useTestHooks();
   useEffect(() => {
     document.documentElement.classList.toggle("ew-presenter", presenter);
   }, [presenter]);
@@ -36,10 +32,7 @@ export function App() {
     <div
       className={`ew-app ${left ? "" : "ew-no-left"} ${right ? "" : "ew-no-right"}`}
       data-testid="app"
-      data-revision={revision}
-      data-rule={rule}
-      data-held={held}
-      data-snapshots={snapshots}
+      ref={root}
     >
       <Header />
       {left && (
@@ -73,4 +66,23 @@ export function App() {
       )}
     </div>
   );
+}
+
+/** Test hooks on the root element (what the server loaded, how many frames the client
+ * holds), written outside React rendering so that frames do not re-render the page. */
+function useTestHooks() {
+  const root = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const write = (s: State) => {
+      const el = root.current;
+      if (!el) return;
+      el.dataset.revision = String(s.snapshot?.revision ?? "");
+      el.dataset.rule = s.snapshot?.rule.name ?? "";
+      el.dataset.held = String(s.frames.length);
+      el.dataset.snapshots = String(s.snapshots);
+    };
+    write(useStore.getState());
+    return useStore.subscribe(write);
+  }, []);
+  return root;
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from browser_helpers import open_preset, snapshots, wait_loaded, wait_new_snapshot, wait_t
 
@@ -64,3 +66,18 @@ def test_rule_settings_come_from_the_server(page, api):
     for p in info["params"]:
         assert page.get_by_test_id(f"rule-param-{p['name']}").count() == 1
     wait_t(page, 0)
+
+
+def test_export_config_and_trajectory(page):
+    page.goto("/")
+    wait_loaded(page)
+    page.get_by_test_id("step").click()
+    wait_t(page, 1)
+    with page.expect_download() as dl:
+        page.get_by_test_id("export-csv").click()
+    text = Path(dl.value.path()).read_text()
+    assert text.startswith("example,t,node,unit,value,prediction,error\n")
+    assert len(text.splitlines()) > 4
+    with page.expect_download() as dl:
+        page.get_by_test_id("export-json").click()
+    assert "\"graph\"" in Path(dl.value.path()).read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from browser_helpers import (
     current_t,
+    fragment,
     node_errors,
     open_preset,
     snapshots,
@@ -110,3 +111,49 @@ def test_rule_change_changes_divergence_chart(page, api):
     # the plot really redrew: plotly's own data differs too
     ys = page.evaluate("() => document.querySelector('[data-testid=divergence-chart]').data.map(d => d.y)")
     assert ys and any(len(y) > 3 for y in ys)
+
+
+BLOWUP = {
+    "version": 1, "title": "exp blows up",
+    "graph": {"nodes": [
+        {"id": "x", "op": "input", "size": 1},
+        {"id": "h", "op": "linear", "inputs": ["x"], "size": 1},
+        {"id": "e", "op": "exp", "inputs": ["h"]},
+        {"id": "y", "op": "linear", "inputs": ["e"], "size": 1}], "output": "y"},
+    "params": {"h": {"weight": {"x": [[1.0]]}, "bias": [0.0]},
+               "y": {"weight": {"e": [[5.0]]}, "bias": [0.0]}},
+    "data": {"input": {"x": [3.0]}, "target": [-100.0]},
+    "rule": {"name": "pc", "steps": 50, "gamma": 2.0},
+}
+
+
+def test_blow_up_shows_where_it_started_and_pauses(page):
+    page.goto("/" + fragment(BLOWUP))
+    wait_loaded(page, rule="pc")
+    page.get_by_test_id("play").click()
+    badge = page.get_by_test_id("diverged-badge")
+    badge.wait_for()
+    assert page.get_by_test_id("diverged-node").inner_text() == "e"
+    assert page.get_by_test_id("play").get_attribute("aria-pressed") == "false"
+    t = current_t(page)
+    page.wait_for_timeout(500)
+    assert current_t(page) == t < 50
+    assert page.locator("[data-node-id=e]").get_attribute("data-error") == "NaN" or \
+        "ew-diverged-origin" in (page.locator("[data-node-id=e]").get_attribute("class") or "")
+
+
+def test_reduced_motion_gives_a_static_wave(browser, server_url):
+    context = browser.new_context(reduced_motion="reduce", base_url=server_url)
+    page = context.new_page()
+    try:
+        page.goto("/")
+        wait_loaded(page)
+        assert page.evaluate("() => window.__errorwave.animator.reduced") is True
+        ticks = page.evaluate("() => window.__errorwave.animator.ticks")
+        page.get_by_test_id("step").click()
+        wait_t(page, 1)
+        page.wait_for_timeout(700)
+        # a static repaint: a frame or two, not a loop running through a transition
+        assert page.evaluate("() => window.__errorwave.animator.ticks") - ticks < 10
+    finally:
+        context.close()

@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz", tags=["meta"])
     async def healthz() -> dict[str, Any]:
         return {"ok": True, "sessions": len(sessions), "max_sessions": settings.max_sessions,
-                "workers": len(app.state.pool.workers)}
+                "workers": len(app.state.pool.workers), "workers_ready": app.state.pool.ready}
 
     @app.get("/api/rules", tags=["rules"])
     async def rules_route() -> list[dict[str, Any]]:

@@ -24,6 +24,17 @@ MAGIC = b"EWF1"
 Layout = tuple[tuple[tuple[str, ...], tuple[int, ...]], ...]
 
 
+def finite(obj: Any) -> Any:
+    """NaN and infinities replaced by None, as in JSON frames."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [finite(v) for v in obj]
+    return obj
+
+
 def layout_of(frame: dict[str, Any]) -> Layout:
     cols: list[tuple[tuple[str, ...], tuple[int, ...]]] = []
     for nid, st in frame["nodes"].items():
@@ -63,7 +74,10 @@ def _flat(frame: dict[str, Any]) -> list[Any]:
 
 def encode(frame: dict[str, Any]) -> bytes:
     header = {k: v for k, v in frame.items() if k not in ("nodes", "updates")}
-    head = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
+    try:
+        head = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
+    except ValueError:  # an overflowing metric the engine let through
+        head = json.dumps(finite(header), separators=(",", ":"), allow_nan=False).encode()
     pad = b"\0" * (-(8 + len(head)) % 4)
     flat = _flat(frame)
     try:

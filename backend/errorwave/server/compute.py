@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import time
 from collections import OrderedDict
@@ -24,6 +25,15 @@ from errorwave.validation import ConfigInvalid
 log = logging.getLogger("errorwave.compute")
 MAX_TRAINING_ROWS = 1000
 Out = list[tuple[str, Any]]
+
+
+def safe_json(message: dict[str, Any]) -> str:
+    """`to_json`, and where the engine let a non-finite number through (a divergence metric
+    overflowing while the values are still finite), the same with null in its place."""
+    try:
+        return to_json(message)
+    except ValueError:
+        return to_json(binfmt.finite(message))
 
 
 def classify(err: ConfigInvalid) -> str:
@@ -100,7 +110,7 @@ class Core:
 
     # ----- helpers ------------------------------------------------------------------------
     def _frame_out(self, slot: Slot, frame: dict[str, Any], is_binary: bool, out: Out) -> None:
-        text = to_json(frame)
+        text = safe_json(frame)
         slot.remember(frame["t"], text)
         out.append(("frame", binfmt.encode(frame) if is_binary else text))
 
@@ -111,7 +121,7 @@ class Core:
         if len(e.history) > MAX_TRAINING_ROWS:
             del e.history[:-MAX_TRAINING_ROWS]
         slot.forget()
-        out: Out = [("snapshot", to_json(e.snapshot()))]
+        out: Out = [("snapshot", safe_json(e.snapshot()))]
         if is_binary:
             layout = binfmt.layout_of(e.frame)
             out.append(("schema", to_json(binfmt.schema_message(layout, e.revision, e.examples_seen))))
@@ -136,11 +146,11 @@ class Core:
     def op_current(self, slot: Slot, binary: bool = False) -> dict[str, Any]:
         """The snapshot (and schema) again, and the latest frame: after a mode switch."""
         e = slot.engine
-        out: Out = [("snapshot", to_json(e.snapshot()))]
+        out: Out = [("snapshot", safe_json(e.snapshot()))]
         if binary:
             layout = binfmt.layout_of(e.frame)
             out.append(("schema", to_json(binfmt.schema_message(layout, e.revision, e.examples_seen))))
-        out.append(("frame", binfmt.encode(e.frame) if binary else to_json(e.frame)))
+        out.append(("frame", binfmt.encode(e.frame) if binary else safe_json(e.frame)))
         return self._ok(slot, out)
 
     def op_step(self, slot: Slot, n: int = 1, binary: bool = False) -> dict[str, Any]:
@@ -208,6 +218,14 @@ def _summary(err: ConfigInvalid) -> str:
     first = err.issues[0]
     more = f" (and {len(err.issues) - 1} more)" if len(err.issues) > 1 else ""
     return f"invalid configuration: {first.path + ': ' if first.path else ''}{first.message}{more}"
+
+
+def main(fd: int) -> None:
+    """Entry point of a worker process (see pool.ProcessWorker)."""
+    from multiprocessing.connection import Connection
+
+    settings = json.loads(os.environ["ERRORWAVE_WORKER_SETTINGS"])
+    worker_main(Connection(fd), settings)
 
 
 def worker_main(conn: Any, settings: dict[str, Any]) -> None:

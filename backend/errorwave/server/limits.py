@@ -34,7 +34,7 @@ class Settings:
     step_cpu_limit_s: float = 0.5   # one step over this much CPU pauses the session
     hard_timeout_s: float = 20.0    # a worker silent this long is killed and restarted
     chunk_budget_s: float = 0.03    # multi-step requests yield to other sessions this often
-    history_bytes: int = 8 << 20    # frames kept per session for seek back
+    history_bytes: int = 4 << 20    # frames kept per session for seek back
     # engine caps
     max_nodes: int = 200
     max_units: int = 256
@@ -52,7 +52,7 @@ class Settings:
     send_timeout_s: float = 5.0     # one send's deadline; a frame that misses it is dropped
     stall_s: float = 1.0            # sender blocked this long: stop computing frames for it
     stuck_timeout_s: float = 30.0   # no send progress this long: the session is ended
-    idle_timeout_s: float = 900.0   # no message and not playing this long: reaped
+    idle_timeout_s: float = 1800.0  # no message and not playing this long: reaped
     reap_interval_s: float = 5.0
     ws_ping_interval_s: float = 20.0
     # short links

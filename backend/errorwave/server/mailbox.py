@@ -11,6 +11,7 @@ Rules, so a client that reads slowly (or not at all) never grows the server's me
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ class Mailbox:
         self.max_pending = max_pending
         self.dropped = 0
         self._ready = asyncio.Event()
+        self._taken = asyncio.Event()
 
     def __len__(self) -> int:
         return len(self.items)
@@ -65,8 +67,18 @@ class Mailbox:
         self.items.appendleft(item)
         self._ready.set()
 
+    def frame_waiting(self) -> bool:
+        return bool(self.items) and self.items[-1].kind == "frame"
+
+    async def wait_taken(self, timeout: float) -> None:
+        """Until the sender takes an item (or `timeout` seconds)."""
+        self._taken.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._taken.wait(), timeout)
+
     async def get(self) -> Item:
         while not self.items:
             self._ready.clear()
             await self._ready.wait()
+        self._taken.set()
         return self.items.popleft()

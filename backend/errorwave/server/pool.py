@@ -16,15 +16,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
-import multiprocessing as mp
-import queue
-import threading
+import os
+import pickle
+import socket
+import struct
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from errorwave.server.compute import Core, worker_main
+from errorwave.server.compute import Core
 from errorwave.server.limits import Settings
 
 log = logging.getLogger("errorwave.pool")
@@ -83,52 +87,40 @@ class ProcessWorker(_Worker):
         self.ready: asyncio.Future[dict[str, Any]] | None = None
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        self.proc = ctx.Process(target=worker_main, args=(child, self.settings.as_dict()),
-                                name=f"errorwave-worker-{self.index}", daemon=True)
-        self.proc.start()
-        child.close()
+        """A fresh interpreter (not multiprocessing's spawn, which re-imports the caller's
+        __main__) on one end of a socket pair; this end is an asyncio stream speaking
+        multiprocessing's Connection framing (a 4-byte length, then a pickle), so no
+        thread and no blocking call sits between the event loop and a worker."""
+        ours, theirs = socket.socketpair()
+        code = "import sys; from errorwave.server.compute import main; main(int(sys.argv[1]))"
+        env = {**os.environ, "ERRORWAVE_WORKER_SETTINGS": json.dumps(self.settings.as_dict())}
+        self.proc = subprocess.Popen([sys.executable, "-c", code, str(theirs.fileno())],
+                                     pass_fds=(theirs.fileno(),), env=env, close_fds=True)
+        theirs.close()
+        reader, self.writer = await asyncio.open_unix_connection(sock=ours, limit=1 << 20)
         self.generation += 1
-        self.ready = loop.create_future()
+        self.last_progress = time.monotonic()
+        self.ready = asyncio.get_running_loop().create_future()
         self.pending[0] = self.ready
-        outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self.outbox = outbox
-        gen = self.generation
-        threading.Thread(target=self._read, args=(parent, loop, gen), daemon=True,
-                         name=f"errorwave-read-{self.index}").start()
-        threading.Thread(target=self._write, args=(parent, outbox), daemon=True,
-                         name=f"errorwave-write-{self.index}").start()
+        self.reading = asyncio.create_task(self._read(reader, self.generation))
 
-    async def wait_ready(self, timeout: float) -> None:
-        assert self.ready is not None
-        await asyncio.wait_for(asyncio.shield(self.ready), timeout)
+    async def _read(self, reader: asyncio.StreamReader, gen: int) -> None:
+        try:
+            while True:
+                (size,) = struct.unpack("!i", await reader.readexactly(4))
+                if size == -1:
+                    (size,) = struct.unpack("!Q", await reader.readexactly(8))
+                self._resolve(pickle.loads(await reader.readexactly(size)))
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            self._lost(gen)
 
-    # threads: a blocking pipe each way, so a big request never blocks the event loop
-    def _read(self, conn: Any, loop: asyncio.AbstractEventLoop, gen: int) -> None:
-        while True:
-            try:
-                msg = conn.recv()
-            except (EOFError, OSError):
-                break
-            with contextlib.suppress(RuntimeError):  # loop closed at shutdown
-                loop.call_soon_threadsafe(self._resolve, msg)
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(self._lost, gen)
-
-    @staticmethod
-    def _write(conn: Any, outbox: queue.SimpleQueue[Any]) -> None:
-        while True:
-            req = outbox.get()
-            try:
-                conn.send(req)
-            except (OSError, ValueError):
-                break
-            if req is None:
-                break
-        with contextlib.suppress(OSError):
-            conn.close()
+    def _write(self, req: dict[str, Any] | None) -> None:
+        data = pickle.dumps(req, protocol=pickle.HIGHEST_PROTOCOL)
+        head = struct.pack("!i", len(data)) if len(data) <= 0x7FFFFFFF else \
+            struct.pack("!i", -1) + struct.pack("!Q", len(data))
+        self.writer.write(head + data)
 
     def _resolve(self, msg: dict[str, Any]) -> None:
         self.last_progress = time.monotonic()
@@ -143,12 +135,21 @@ class ProcessWorker(_Worker):
         for fut in pending.values():
             if not fut.done():
                 fut.set_exception(WorkerLost("the worker stopped"))
-        if self.proc is not None:
-            self.proc.join(timeout=1)
+        with contextlib.suppress(OSError, RuntimeError):
+            self.writer.close()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()  # it closed its end but lives on: it is of no use any more
+        if self.proc is not None:  # reap it without blocking the loop
+            asyncio.get_running_loop().run_in_executor(None, self.proc.wait)
         lost, self.sessions = self.sessions, set()
         if not self.stopping:
             log.warning("worker %d stopped (%d sessions lost); restarting", self.index, len(lost))
-            asyncio.get_running_loop().create_task(self.start())
+            self.restarting = asyncio.get_running_loop().create_task(self.start())
+            self.restarting.add_done_callback(self._started)
+
+    def _started(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("worker %d could not restart", self.index, exc_info=task.exception())
 
     async def call(self, req: dict[str, Any]) -> dict[str, Any]:
         if self.stopping:
@@ -159,7 +160,7 @@ class ProcessWorker(_Worker):
         if not self.pending:
             self.last_progress = time.monotonic()
         self.pending[rid] = fut
-        self.outbox.put(req)
+        self._write(req)
         try:
             return await fut
         finally:
@@ -167,17 +168,20 @@ class ProcessWorker(_Worker):
 
     def check(self, now: float) -> None:
         if self.pending and now - self.last_progress > self.settings.hard_timeout_s \
-                and self.proc is not None and self.proc.is_alive():
+                and self.proc is not None and self.proc.poll() is None:
             log.warning("worker %d silent for %.1f s: killing it", self.index,
                         now - self.last_progress)
             self.proc.kill()
 
     async def stop(self) -> None:
         self.stopping = True
-        self.outbox.put(None)
+        with contextlib.suppress(OSError, RuntimeError):
+            self._write(None)
+            self.writer.close()
         if self.proc is not None:
-            await asyncio.to_thread(self.proc.join, 3)
-            if self.proc.is_alive():
+            try:
+                await asyncio.to_thread(self.proc.wait, 3)
+            except subprocess.TimeoutExpired:
                 self.proc.kill()
 
 
@@ -190,13 +194,16 @@ class ComputePool:
         self.where: dict[str, _Worker] = {}
         self._watchdog: asyncio.Task[None] | None = None
 
-    async def start(self, timeout: float = 120.0) -> None:
+    async def start(self) -> None:
+        """Start the workers; requests sent before one is ready wait in its socket."""
         for w in self.workers:
             await w.start()
-        for w in self.workers:
-            if isinstance(w, ProcessWorker):
-                await w.wait_ready(timeout)
         self._watchdog = asyncio.get_running_loop().create_task(self._watch())
+
+    @property
+    def ready(self) -> bool:
+        return all(w.ready is None or w.ready.done() for w in self.workers
+                   if isinstance(w, ProcessWorker))
 
     async def _watch(self) -> None:
         while True:

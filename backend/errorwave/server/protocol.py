@@ -262,7 +262,7 @@ class Schema(_Open):
 
 class Event(_Open):
     type: Literal["event"]
-    kind: str = Field(description="playing | paused | example_done")
+    kind: str = Field(description="playing | paused | example_done | learned")
 
 
 class Issue(_Open):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from errorwave.engine import to_json
 from errorwave.server import protocol as p
@@ -99,6 +99,9 @@ class Session:
                  asyncio.create_task(self._close.wait(), name="close")}
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks - done:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             for task in done:
                 if not task.cancelled() and isinstance(task.exception(), SessionStuck):
                     self.closing = (1008, "client stopped reading")
@@ -143,22 +146,25 @@ class Session:
         timeout = self.settings.send_timeout_s
         while True:
             item = await self.mailbox.get()
-            self.sending_since = time.monotonic()
+            if self.sending_since is None:
+                self.sending_since = time.monotonic()
             try:
                 await asyncio.wait_for(self._send(item), timeout)
+            except (WebSocketDisconnect, OSError, RuntimeError):
+                return  # the client is gone
             except TimeoutError:
                 self.mailbox.putback(item)
                 if time.monotonic() - self.last_sent > self.settings.stuck_timeout_s:
                     raise SessionStuck() from None
                 continue
-            finally:
-                self.sending_since = None
+            self.sending_since = None
             self.last_sent = time.monotonic()
             if item.kind == "frame":
                 self.frames_sent += 1
             self._progress.set()
 
     def blocked_for(self) -> float:
+        """How long the client has not taken what is waiting for it."""
         return 0.0 if self.sending_since is None else time.monotonic() - self.sending_since
 
     async def _writable(self) -> bool:
@@ -245,11 +251,19 @@ class Session:
         return True
 
     # ----- engine calls -------------------------------------------------------------------
-    async def call(self, op: str, **args: Any) -> dict[str, Any] | None:
+    async def call(self, op: str, pace: bool = False, **args: Any) -> dict[str, Any] | None:
         """One request to the worker; its messages go to the outbox. None on failure (the
         error is already queued for the client)."""
+        return await self.deliver(await self.request(op, **args), pace)
+
+    async def request(self, op: str, **args: Any) -> dict[str, Any]:
         async with self.lock:
-            res = await self.pool.call(self.sid, op, binary=self.binary, **args)
+            return await self.pool.call(self.sid, op, binary=self.binary, **args)
+
+    async def deliver(self, res: dict[str, Any], pace: bool = False) -> dict[str, Any] | None:
+        """A worker's answer: its messages to the outbox, its state kept. With `pace`, a batch
+        of frames goes out one by one as the client takes them, coalescing only once it stops
+        keeping up."""
         if not res["ok"]:
             if res["code"] == "not_loaded" and self.state is not None:
                 self._lost()
@@ -259,7 +273,13 @@ class Session:
         if res.get("state") is not None:
             self.state = res["state"]
             self.revision = max(self.revision, self.state["revision"])
+        if res.get("row") is not None:
+            self.put_event("learned", row=res["row"])
         for kind, payload in res["out"]:
+            if pace and kind == "frame":
+                while (self.mailbox.frame_waiting() and not self._stop.is_set()
+                       and self.blocked_for() <= self.settings.stall_s):
+                    await self.mailbox.wait_taken(0.1)
             self.mailbox.put(kind, payload)
         return res
 
@@ -295,6 +315,12 @@ class Session:
                 self._start(plan)
 
     async def on_steps(self, n: int | None) -> None:
+        plan, runner = self.plan, self.runner
+        if (plan is not None and plan.rate is None and runner is not None and not runner.done()
+                and not self._stop.is_set()):
+            # steps asked for while stepping: queue them (the runner stops at the example's end)
+            plan.n = (plan.n or 0) + (self.settings.max_steps if n is None else n)
+            return
         await self._halt_runner()
         if not self._can_step():
             return
@@ -328,8 +354,6 @@ class Session:
         res = await self.call("next_example")
         if res is None:
             return False
-        if res.get("row") is not None:
-            self.put_event("learned", row=res["row"])
         self._after_frames()
         return True
 
@@ -359,6 +383,12 @@ class Session:
         self._stop.clear()
         self.plan = plan
         self.runner = asyncio.create_task(self._run(plan))
+        self.runner.add_done_callback(self._runner_done)
+
+    def _runner_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("session %s: runner failed", self.sid, exc_info=task.exception())
+            self.put_error("internal", "the server failed while stepping")
 
     async def _halt_runner(self, wait: bool = True) -> None:
         """Stop the runner after its request in flight (whose frames still go out)."""
@@ -375,8 +405,9 @@ class Session:
     async def _run(self, plan: Plan) -> None:
         playing = plan.rate is not None
         reason = "done"
-        remaining = plan.n
         loop = asyncio.get_running_loop()
+        # while playing, the next step is computed while this one waits for its tick
+        ahead: asyncio.Task[dict[str, Any]] | None = None
         if playing:
             self.put_event("playing", rate=plan.rate, across_examples=plan.across_examples)
         tick = loop.time()
@@ -401,12 +432,16 @@ class Session:
                         reason = "example_done"
                         break
                 else:
-                    res = await self.call("step", n=1 if playing else remaining)
+                    if ahead is not None:
+                        raw, ahead = await ahead, None
+                    else:
+                        raw = await self.request("step", n=1 if playing else plan.n)
+                    res = await self.deliver(raw, pace=not playing)
                     if res is None:
                         reason = "error"
                         break
-                    if remaining is not None:
-                        remaining -= res["stepped"]
+                    if plan.n is not None:
+                        plan.n -= res["stepped"]
                     if res.get("slow") is not None:
                         self.blocked = (f"a step took {res['slow']:.2f} s of CPU, over the server's "
                                         f"limit of {self.settings.step_cpu_limit_s:g} s: use a "
@@ -418,7 +453,9 @@ class Session:
                     st = self.state or {}
                     if st.get("done") and not st.get("halted"):
                         self.put_event("example_done", example=st["example"], t=st["t"])
-                    if remaining is not None and remaining <= 0:
+                    elif playing and not st.get("halted"):
+                        ahead = asyncio.create_task(self.request("step", n=1))
+                    if plan.n is not None and plan.n <= 0:
                         break
                 if playing:
                     tick += 1.0 / (plan.rate or 1.0)
@@ -430,9 +467,15 @@ class Session:
                             await asyncio.wait_for(self._stop.wait(), tick - now)
             else:
                 reason = "pause"
+            if ahead is not None:  # computed already: the client sees where the engine is
+                raw, ahead = await ahead, None
+                await self.deliver(raw)
+                self._after_frames()
         except WorkerLost:
             self._lost()
             reason = "error"
         finally:
+            if ahead is not None:  # cancelled: the session is going away
+                ahead.cancel()
             if playing:
                 self.put_event("paused", reason=reason)

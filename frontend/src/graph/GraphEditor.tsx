@@ -81,11 +81,13 @@ export function GraphEditor() {
   }, [config, issues, selected, positions, snapshot, diverged]);
 
   useEffect(() => {
-    if (fitPending.current && nodes.length && rf.current) {
+    if (!fitPending.current || !nodes.length) return;
+    const t = window.setTimeout(() => {
+      if (!rf.current) return;
       fitPending.current = false;
-      const t = window.setTimeout(() => rf.current?.fitView({ padding: 0.15, maxZoom: 1.4 }), 60);
-      return () => window.clearTimeout(t);
-    }
+      void rf.current.fitView({ padding: 0.12, maxZoom: 1.4 });
+    }, 80);
+    return () => window.clearTimeout(t);
   }, [nodes]);
 
   const edges = useMemo<Edge[]>(
@@ -126,6 +128,12 @@ export function GraphEditor() {
 
   const onInit = useCallback((inst: ReactFlowInstance<CardNode, Edge>) => {
     rf.current = inst;
+    if (fitPending.current) {
+      window.setTimeout(() => {
+        fitPending.current = false;
+        void inst.fitView({ padding: 0.12, maxZoom: 1.4 });
+      }, 80);
+    }
     animator.setGeometry({
       node(id) {
         const n = inst.getInternalNode(id);

@@ -1,5 +1,6 @@
 // One graph node: label (text only), op/size line, per-unit strip, and any validation
-// message naming this node. Colours are written by the animator, not by React.
+// message naming this node. Colours (and the strip, drawn on the overlay) come from the
+// animator, not from React.
 import { memo, useEffect, useRef } from "react";
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
 import { animator } from "../wave/animator";
@@ -19,7 +20,7 @@ export type CardNode = Node<CardData, "card">;
 
 function NodeCardImpl({ data, selected }: NodeProps<CardNode>) {
   const el = useRef<HTMLDivElement>(null);
-  const strip = useRef<HTMLCanvasElement>(null);
+  const strip = useRef<HTMLDivElement>(null);
   const { nodeId } = data;
   useEffect(() => {
     const e = el.current!;
@@ -42,7 +43,7 @@ function NodeCardImpl({ data, selected }: NodeProps<CardNode>) {
         {data.isInput && <span className="ew-tag">input</span>}
       </div>
       <div className="ew-node-sub">{data.sub}</div>
-      <canvas ref={strip} className="ew-strip" width={150} height={14} />
+      <div ref={strip} className="ew-strip" aria-hidden="true" />
       {data.issues.map((m, i) => (
         <div key={i} className="ew-node-issue" data-testid="node-issue" role="alert">
           {m}

@@ -4,12 +4,12 @@ import type { Config } from "../protocol/config";
 import type { XY } from "../state/store";
 import { edgesOf } from "./edits";
 
-export const NODE_W = 180;
+export const NODE_W = 150;
 export const NODE_H = 96;
 
 export function layoutGraph(config: Config): Record<string, XY> {
   const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: "LR", nodesep: 36, ranksep: 90, marginx: 20, marginy: 20 });
+  g.setGraph({ rankdir: "LR", nodesep: 36, ranksep: 64, marginx: 20, marginy: 20 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of config.graph.nodes) g.setNode(n.id, { width: NODE_W, height: NODE_H });
   for (const e of edgesOf(config)) g.setEdge(e.source, e.target);

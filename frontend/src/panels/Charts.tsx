@@ -1,19 +1,25 @@
 // Divergence per node over t and energy over t (plotly).
-import { useMemo, useState } from "react";
+import { useCallback, useState } from "react";
 import type { Data, Layout } from "plotly.js";
-import type { Frame, Metrics } from "../protocol/messages";
-import { useStore } from "../state/store";
-import { Plot } from "./Plot";
+import type { Frame, Metrics, Snapshot } from "../protocol/messages";
+import { getState, useStore } from "../state/store";
+import { Plot, type Figure } from "./Plot";
 
 type Metric = keyof Metrics;
 
+const MAX_LINES = 12; // more nodes than this: a heatmap instead of one line each
+
+function distance(snapshot: Snapshot | null, id: string): number {
+  return snapshot?.graph.nodes[id]?.distance.shortest ?? 1e9;
+}
+
 const baseLayout = (title: string, t: number, yTitle: string): Partial<Layout> => ({
   title: { text: title, font: { size: 16 } },
-  margin: { l: 56, r: 12, t: 36, b: 40 },
-  height: 240,
-  xaxis: { title: { text: "step t" }, dtick: 1, rangemode: "tozero" },
+  margin: { l: 56, r: 12, t: 36, b: 96 },
+  height: 300,
+  xaxis: { title: { text: "step t" }, tickformat: "d", nticks: 10, rangemode: "tozero" },
   yaxis: { title: { text: yTitle } },
-  legend: { orientation: "h", y: -0.3 },
+  legend: { orientation: "h", y: -0.42, yanchor: "top" },
   shapes: [{ type: "line", x0: t, x1: t, yref: "paper", y0: 0, y1: 1, line: { color: "#999", dash: "dot" } }],
   font: { size: 13 },
 });
@@ -22,27 +28,67 @@ function held(frames: (Frame | undefined)[]): Frame[] {
   return frames.filter((f): f is Frame => f !== undefined);
 }
 
+/** When to re-plot: 150 ms after the last change, at least every 2 s while they stream. */
+const TIMING = { quietMs: 150, maxWaitMs: 2000 };
+
+function divergenceFigure(metric: Metric): Figure {
+  const { frames, snapshot, t } = getState();
+  const fs = held(frames);
+  const ids = (snapshot?.graph.order ?? []).filter((id) => snapshot?.graph.nodes[id]?.op !== "input");
+  const xs = fs.map((f) => f.t);
+  const data: Data[] = [];
+  const many = ids.length > MAX_LINES;
+  if (!many) {
+    for (const id of ids) {
+      data.push({
+        type: "scatter", mode: "lines+markers", name: id, x: xs,
+        y: fs.map((f) => f.divergence.nodes[id]?.[metric] ?? null),
+      });
+    }
+  } else {
+    // many nodes: one heatmap row per node (nearest the output on top) reads better
+    const rows = [...ids].sort((a, b) => distance(snapshot, b) - distance(snapshot, a));
+    data.push({
+      type: "heatmap", name: "nodes", x: xs, y: rows, yaxis: "y2",
+      z: rows.map((id) => fs.map((f) => f.divergence.nodes[id]?.[metric] ?? null)),
+      colorscale: "YlOrRd", reversescale: metric === "cosine", showscale: false,
+    } as Data);
+  }
+  data.push({
+    type: "scatter", mode: "lines", name: "all params", x: xs,
+    y: fs.map((f) => f.divergence.total[metric]), line: { dash: "dash", color: "#222", width: 3 },
+  });
+  const summary = JSON.stringify(data.map((d) => {
+    const e = d as { z?: unknown[]; y?: unknown[] };
+    return e.z ?? e.y;
+  }));
+  let layout = baseLayout("Divergence from backprop per node", t, metric);
+  if (many) {
+    layout = {
+      ...layout, showlegend: false, margin: { ...layout.margin, b: 44 }, height: 320,
+      yaxis: { title: { text: "all params" }, domain: [0, 0.28] },
+      yaxis2: { domain: [0.36, 1], showticklabels: false, title: { text: "nodes (output on top)" } },
+    } as Partial<Layout>;
+  }
+  return { data, layout, summary };
+}
+
+function energyFigure(): Figure {
+  const { frames, t } = getState();
+  const fs = held(frames);
+  const y = fs.map((f) => f.energy);
+  return {
+    data: [{ type: "scatter", mode: "lines+markers", name: "energy", x: fs.map((f) => f.t), y, line: { color: "#b2182b", width: 3 } }],
+    layout: { ...baseLayout("Energy", t, "energy"), showlegend: false, height: 240, margin: { l: 56, r: 12, t: 36, b: 44 } },
+    summary: JSON.stringify(y),
+  };
+}
+
 export function DivergenceChart() {
   const frames = useStore((s) => s.frames);
-  const snapshot = useStore((s) => s.snapshot);
   const t = useStore((s) => s.t);
   const [metric, setMetric] = useState<Metric>("rel_l2");
-  const { data, summary } = useMemo(() => {
-    const fs = held(frames);
-    const ids = (snapshot?.graph.order ?? []).filter((id) => snapshot?.graph.nodes[id]?.op !== "input");
-    const xs = fs.map((f) => f.t);
-    const data: Data[] = ids.map((id) => ({
-      type: "scatter", mode: "lines+markers", name: id, x: xs,
-      y: fs.map((f) => f.divergence.nodes[id]?.[metric] ?? null),
-    }));
-    data.push({
-      type: "scatter", mode: "lines", name: "all params", x: xs,
-      y: fs.map((f) => f.divergence.total[metric]), line: { dash: "dash", color: "#222", width: 3 },
-    });
-    const summary = JSON.stringify(data.map((d) => (d as { y: unknown[] }).y));
-    return { data, summary };
-  }, [frames, snapshot, metric]);
-  const layout = useMemo(() => baseLayout("Divergence from backprop per node", t, metric), [t, metric]);
+  const build = useCallback(() => divergenceFigure(metric), [metric]);
   return (
     <div className="ew-chart">
       <label className="ew-chart-control">
@@ -53,7 +99,7 @@ export function DivergenceChart() {
           <option value="max_abs">max |Δ|</option>
         </select>
       </label>
-      <Plot data={data} layout={layout} testid="divergence-chart" summary={summary} />
+      <Plot build={build} version={[frames, t, metric]} testid="divergence-chart" {...TIMING} />
     </div>
   );
 }
@@ -61,14 +107,7 @@ export function DivergenceChart() {
 export function EnergyChart() {
   const frames = useStore((s) => s.frames);
   const t = useStore((s) => s.t);
-  const { data, summary } = useMemo(() => {
-    const fs = held(frames);
-    const y = fs.map((f) => f.energy);
-    const data: Data[] = [{ type: "scatter", mode: "lines+markers", name: "energy", x: fs.map((f) => f.t), y, line: { color: "#b2182b", width: 3 } }];
-    return { data, summary: JSON.stringify(y) };
-  }, [frames]);
-  const layout = useMemo(() => ({ ...baseLayout("Energy", t, "energy"), showlegend: false }), [t]);
-  return <Plot data={data} layout={layout} testid="energy-chart" summary={summary} />;
+  return <Plot build={energyFigure} version={[frames, t]} testid="energy-chart" {...TIMING} />;
 }
 
 export function Charts() {

@@ -1,6 +1,7 @@
 // Top bar: title, connection, share, presenter mode, which panels are shown.
 import { useState } from "react";
 import { share } from "../state/urlSync";
+import { ExportButtons } from "./Export";
 import { PANELS, setState, useStore, type PanelId } from "../state/store";
 
 export function Header() {
@@ -33,6 +34,7 @@ export function Header() {
         {status}
       </span>
       <div className="ew-header-actions">
+        <ExportButtons />
         <button data-testid="share" onClick={() => void onShare()} disabled={busy}>share link</button>
         <button data-testid="presenter" aria-pressed={presenter} onClick={() => setState({ presenter: !presenter })}>
           {presenter ? "exit presenter" : "presenter"}

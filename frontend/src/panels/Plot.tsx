@@ -1,5 +1,7 @@
-// A small plotly wrapper: the bundle is loaded lazily (bundled, no CDN) and updates are
-// throttled so that playing at 60 frames/s does not re-plot 60 times a second.
+// A small plotly wrapper: the bundle is loaded lazily (bundled, no CDN), and the figure is
+// built only when it is drawn: once changes have been quiet for `quietMs`, and at least
+// every `maxWaitMs` while they keep coming, so that frames streaming in at 60/s neither
+// rebuild nor re-plot 60 times a second (plotly measures text, forcing page layouts).
 import { useEffect, useRef } from "react";
 import type { Data, Layout } from "plotly.js";
 
@@ -8,34 +10,53 @@ let plotly: Promise<PlotlyModule> | null = null;
 const loadPlotly = () =>
   (plotly ??= import("plotly.js-dist-min").then((m) => ((m as unknown as { default?: PlotlyModule }).default ?? m) as PlotlyModule));
 
-const THROTTLE_MS = 200;
+export interface Figure {
+  data: Data[];
+  layout: Partial<Layout>;
+  summary: string; // what is drawn, as text: a test hook (data-summary once drawn)
+}
 
-export function Plot({ data, layout, testid, summary }: { data: Data[]; layout: Partial<Layout>; testid: string; summary: string }) {
+export interface PlotProps {
+  build: () => Figure;
+  version: unknown; // anything that changes when the figure should be rebuilt
+  testid: string;
+  quietMs: number;
+  maxWaitMs: number;
+}
+
+export function Plot({ build, version, testid, quietMs, maxWaitMs }: PlotProps) {
   const el = useRef<HTMLDivElement>(null);
-  const latest = useRef({ data, layout });
+  const latest = useRef(build);
   const timer = useRef<number | undefined>(undefined);
-  const last = useRef(0);
-  latest.current = { data, layout };
+  const firstPending = useRef<number | null>(null);
+  latest.current = build;
 
   useEffect(() => {
     const draw = async () => {
       timer.current = undefined;
-      last.current = performance.now();
+      firstPending.current = null;
       const P = await loadPlotly();
-      if (!el.current) return;
-      const { data: d, layout: l } = latest.current;
-      await P.react(el.current, d, { autosize: true, ...l }, { displaylogo: false, responsive: true });
-      el.current.dataset.summary = el.current.dataset.pending ?? "";
+      const div = el.current;
+      if (!div) return;
+      const fig = latest.current();
+      div.dataset.pending = fig.summary;
+      await P.react(div, fig.data, { autosize: true, ...fig.layout }, { displaylogo: false, responsive: true });
+      div.dataset.summary = fig.summary;
     };
-    if (el.current) el.current.dataset.pending = summary;
-    if (timer.current !== undefined) return;
-    const wait = Math.max(0, THROTTLE_MS - (performance.now() - last.current));
-    timer.current = window.setTimeout(() => void draw(), wait);
-  }, [data, layout, summary]);
-
-  useEffect(() => () => {
+    if (el.current) el.current.dataset.pending = "?";
+    const now = performance.now();
+    firstPending.current ??= now;
+    const deadline = Math.min(now + quietMs, firstPending.current + maxWaitMs);
     window.clearTimeout(timer.current);
-    if (el.current && plotly) void plotly.then((P) => el.current && P.purge(el.current));
+    timer.current = window.setTimeout(() => void draw(), Math.max(0, deadline - now));
+  }, [version, quietMs, maxWaitMs]);
+
+  useEffect(() => {
+    const div = el.current;
+    return () => {
+      window.clearTimeout(timer.current);
+      if (div && plotly) void plotly.then((P) => P.purge(div));
+    };
   }, []);
 
   return <div ref={el} className="ew-plot" data-testid={testid} />;

@@ -64,6 +64,7 @@ function onSnapshot(snap: Snapshot): void {
   const prev = getState().snapshot;
   if (prev && snap.revision < prev.revision) return; // stale
   stopLocalPlay();
+  inbox = [];
   setState({ snapshot: snap, snapshots: getState().snapshots + 1, frames: [], t: 0, diverged: null, issues: [], notice: null });
   if (pendingSeek !== null) {
     const target = Math.min(pendingSeek, snap.rule.steps);
@@ -75,27 +76,45 @@ function onSnapshot(snap: Snapshot): void {
   }
 }
 
+// Frames are applied in batches (one store update per ~16 ms), so that a burst of frames
+// (run to the end, fast play) costs one re-render, not one per frame.
+let inbox: Frame[] = [];
+let flushTimer: number | undefined;
+
 function onFrame(frame: Frame): void {
+  inbox.push(frame);
+  if (flushTimer === undefined) flushTimer = window.setTimeout(flushFrames, 16);
+}
+
+function flushFrames(): void {
+  flushTimer = undefined;
+  const batch = inbox;
+  inbox = [];
   const s = getState();
   const snap = s.snapshot;
-  if (!snap || frame.revision < snap.revision) return; // drop stale frames
-  if (snap.example.seen !== undefined && frame.example < snap.example.seen) return;
-  const atHead = s.t >= headT(s);
+  if (!snap || !batch.length) return;
   const frames = s.frames.slice();
-  frames[frame.t] = frame;
-  const patch: Partial<typeof s> = { frames };
-  if (atHead || s.playing || (followTo !== null && frame.t <= followTo)) patch.t = frame.t;
-  if (followTo !== null && frame.t >= followTo) followTo = null;
-  const div = frame.events.find((e) => e.kind === "diverged");
-  if (div) {
-    patch.diverged = { node: div.node, t: frame.t, detail: div.detail ?? "" };
-    patch.t = frame.t;
-    stopPlaying(true);
-    patch.playing = false;
-  } else if (frame.done && s.playing && patch.t === frame.t) {
-    patch.playing = false;
+  let t = s.t;
+  let playing = s.playing;
+  let diverged = s.diverged;
+  for (const frame of batch) {
+    if (frame.revision < snap.revision) continue; // drop stale frames
+    if (snap.example.seen !== undefined && frame.example < snap.example.seen) continue;
+    const atHead = t >= frames.length - 1;
+    frames[frame.t] = frame;
+    if (atHead || playing || (followTo !== null && frame.t <= followTo)) t = frame.t;
+    if (followTo !== null && frame.t >= followTo) followTo = null;
+    const div = frame.events.find((e) => e.kind === "diverged");
+    if (div) {
+      diverged = { node: div.node, t: frame.t, detail: div.detail ?? "" };
+      t = frame.t;
+      if (playing) stopPlaying(true);
+      playing = false;
+    } else if (frame.done && playing && t === frame.t) {
+      playing = false;
+    }
   }
-  setState(patch);
+  setState({ frames, t, playing, diverged });
 }
 
 // ----- transport --------------------------------------------------------------------
@@ -109,7 +128,9 @@ export function seek(t: number): void {
   }
   if (s.diverged) return;
   followTo = target;
-  send({ type: "seek", t: target });
+  const head = headT(s);
+  if (head >= 0 && target > head) send({ type: "step", n: target - head });
+  else send({ type: "seek", t: target });
 }
 
 export function stepForward(): void {
@@ -165,8 +186,14 @@ export function play(): void {
     localPlay = window.setInterval(() => {
       const cur = getState();
       if (!cur.playing) return stopLocalPlay();
-      if (cur.t < headT(cur)) {
-        setState({ t: cur.t + 1 });
+      const next = cur.t + 1;
+      if (next <= headT(cur)) {
+        if (cur.frames[next]) setState({ t: next });
+        else if (followTo !== next) {
+          // a frame coalesced away by the server: fetch it from the server's history
+          followTo = next;
+          send({ type: "seek", t: next });
+        }
       } else {
         stopLocalPlay();
         if (cur.frames[cur.t]?.done) setState({ playing: false });

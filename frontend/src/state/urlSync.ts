@@ -134,7 +134,7 @@ function startWriting(): void {
     prev = cur;
     if (applying || !cur.config) return;
     window.clearTimeout(writeTimer);
-    writeTimer = window.setTimeout(() => void writeHash(configChanged), 120);
+    writeTimer = window.setTimeout(() => void writeHash(configChanged), s.playing ? 1000 : 150);
   });
 }
 

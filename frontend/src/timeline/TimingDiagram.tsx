@@ -24,7 +24,12 @@ export function TimingDiagram() {
   const maxRows = Math.min(rows.length, 60);
   const height = HEADER + maxRows * ROW + 4;
 
-  useEffect(() => {
+  const playing = useStore((s) => s.playing);
+  const timer = useRef<number | undefined>(undefined);
+  const lastDraw = useRef(0);
+  const drawRef = useRef<() => void>(() => {});
+
+  drawRef.current = () => {
     const c = ref.current;
     if (!c) return;
     const dpr = window.devicePixelRatio || 1;
@@ -75,7 +80,20 @@ export function TimingDiagram() {
         }
       }
     });
+  };
+
+  // redraw at most every 150 ms (every 500 ms while playing): it walks every held frame
+  useEffect(() => {
+    if (timer.current !== undefined) return;
+    const gap = playing ? 500 : 150;
+    const wait = Math.max(0, gap - (performance.now() - lastDraw.current));
+    timer.current = window.setTimeout(() => {
+      timer.current = undefined;
+      lastDraw.current = performance.now();
+      drawRef.current();
+    }, wait);
   });
+  useEffect(() => () => window.clearTimeout(timer.current), []);
 
   const onClick = (e: React.MouseEvent<HTMLCanvasElement>) => {
     const c = ref.current;

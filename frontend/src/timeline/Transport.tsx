@@ -22,7 +22,7 @@ export function Transport() {
         {playing ? "❚❚ pause" : "▶ play"}
       </button>
       <button data-testid="step" onClick={stepForward} disabled={!ready || done} title="→">step ▶</button>
-      <button data-testid="run-example" onClick={runExample} disabled={!ready || done} title="End">run to end ⏭</button>
+      <button data-testid="run-example" onClick={runExample} disabled={!ready || done} title="End">run to end</button>
       <button data-testid="next-example" onClick={nextExample} disabled={!ready}>next example</button>
       <label>
         speed{" "}

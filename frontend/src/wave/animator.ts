@@ -1,6 +1,7 @@
 // The animation layer. Runs outside React: typed arrays and ONE requestAnimationFrame
-// loop that writes node colours/strips straight to DOM styles and draws backward-moving
-// error pulses on a canvas overlay. React only registers elements and feeds frames.
+// loop that writes node colours straight to DOM styles and draws, on one canvas overlay,
+// the per-unit strips of every node and the error pulses moving backward along edges.
+// React only registers elements and feeds frames.
 import type { Frame, Snapshot } from "../protocol/messages";
 import { divergingColor, scaleDenominators, type ScaleMode } from "./colors";
 
@@ -26,6 +27,7 @@ export interface ShowInput {
 export interface ScaleInfo { mode: ScaleMode; by: "error" | "value"; max: number }
 
 const MAX_STRIP_UNITS = 64;
+const DIRTY = -32768; // painted[] marker: repaint this node
 
 function maxAbs(v: ArrayLike<number | null> | undefined): number {
   if (!v) return 0;
@@ -56,11 +58,13 @@ export class WaveAnimator {
   private edgeTo = new Float32Array(0);
   private errMax = new Float64Array(0);
   private frontier = new Uint8Array(0);
+  private changing = new Uint8Array(0); // 1 while a node's colours are in transition
   private painted = new Int16Array(0); // last LUT index written per node (-1 = none)
   private els: (HTMLElement | null)[] = [];
-  private strips: (HTMLCanvasElement | null)[] = [];
+  private strips: (HTMLElement | null)[] = [];
+  private stripBox = new Float32Array(0); // per node: x, y, w, h of the strip inside the node
   private elById = new Map<string, HTMLElement>();
-  private stripById = new Map<string, HTMLCanvasElement>();
+  private stripById = new Map<string, HTMLElement>();
   private px = new Float32Array(0);
   private py = new Float32Array(0);
   private pw = new Float32Array(0);
@@ -120,24 +124,38 @@ export class WaveAnimator {
     this.edgeTo = new Float32Array(edges.length);
     this.errMax = new Float64Array(n);
     this.frontier = new Uint8Array(n);
-    this.painted = new Int16Array(n).fill(-1);
+    this.changing = new Uint8Array(n);
+    this.painted = new Int16Array(n).fill(DIRTY);
     this.px = new Float32Array(n);
     this.py = new Float32Array(n);
     this.pw = new Float32Array(n);
     this.ph = new Float32Array(n);
     this.els = this.ids.map((id) => this.elById.get(id) ?? null);
     this.strips = this.ids.map((id) => this.stripById.get(id) ?? null);
+    this.stripBox = new Float32Array(n * 4);
+    for (let i = 0; i < n; i++) this.measureStrip(i);
     this.lastShownT = -1;
   }
 
-  attach(id: string, el: HTMLElement, strip: HTMLCanvasElement | null): void {
+  private measureStrip(i: number): void {
+    const el = this.els[i], strip = this.strips[i];
+    if (!el || !strip) {
+      this.stripBox[i * 4 + 2] = 0;
+      return;
+    }
+    // offsets inside the node element (its offsetParent), in unscaled CSS pixels
+    this.stripBox.set([strip.offsetLeft, strip.offsetTop, strip.offsetWidth, strip.offsetHeight], i * 4);
+  }
+
+  attach(id: string, el: HTMLElement, strip: HTMLElement | null): void {
     this.elById.set(id, el);
     if (strip) this.stripById.set(id, strip);
     const i = this.index.get(id);
     if (i !== undefined) {
       this.els[i] = el;
       this.strips[i] = strip;
-      this.painted[i] = -1;
+      this.measureStrip(i);
+      this.painted[i] = DIRTY;
       this.paintNode(i, true);
     }
   }
@@ -248,7 +266,13 @@ export class WaveAnimator {
       this.fillCur.set(this.fillTo);
       this.uCur.set(this.uTo);
     }
-    this.painted.fill(-1);
+    for (let i = 0; i < n; i++) {
+      let diff = !Object.is(this.fillFrom[i], this.fillTo[i]);
+      for (let k = this.unitOff[i]; !diff && k < this.unitOff[i + 1]; k++) diff = !Object.is(this.uFrom[k], this.uTo[k]);
+      this.changing[i] = diff ? 1 : 0;
+      this.paintStatus(i);
+      if (!this.animating || diff) this.painted[i] = DIRTY;
+    }
     this.invalidate();
   }
 
@@ -274,36 +298,54 @@ export class WaveAnimator {
       }
       if (p >= 1) this.animating = false;
     }
-    for (let i = 0; i < this.ids.length; i++) this.paintNode(i, false);
+    for (let i = 0; i < this.ids.length; i++) {
+      if (this.painted[i] === DIRTY || (this.changing[i] && this.animating)) this.paintNode(i, false);
+    }
+    if (!this.animating) this.changing.fill(0);
     this.drawEdges(this.animating ? p : 1);
     if (this.animating || this.live) this.invalidate();
   };
 
-  private paintNode(i: number, force: boolean): void {
+  /** What changes once per shown frame: the error read by tests, frontier, NaN marks. */
+  private paintStatus(i: number): void {
     const el = this.els[i];
     if (!el) return;
-    const v = this.fillCur[i];
-    const q = Number.isNaN(v) ? 999 : Math.round(Math.max(-1, Math.min(1, v)) * 128);
-    if (!force && this.painted[i] === q && !this.animating) return;
-    this.painted[i] = q;
-    el.style.setProperty("--ew-fill", divergingColor(v));
-    el.style.setProperty("--ew-ink", Math.abs(v) > 0.6 ? "#fff" : "#111");
     const err = this.errMax[i];
     el.dataset.error = Number.isNaN(err) ? "NaN" : String(err);
     el.classList.toggle("ew-frontier", this.frontier[i] === 1);
     el.classList.toggle("ew-nan", Number.isNaN(err));
-    const strip = this.strips[i];
-    if (!strip) return;
-    const ctx = strip.getContext("2d");
-    if (!ctx) return;
-    const a = this.unitOff[i], b = this.unitOff[i + 1];
-    const units = b - a;
-    ctx.clearRect(0, 0, strip.width, strip.height);
-    if (!units) return;
-    const w = strip.width / units;
-    for (let k = 0; k < units; k++) {
-      ctx.fillStyle = divergingColor(this.uCur[a + k]);
-      ctx.fillRect(Math.floor(k * w), 0, Math.ceil(w) - (units > 1 ? 1 : 0), strip.height);
+  }
+
+  /** The node fill (every tick while in transition). */
+  private paintNode(i: number, force: boolean): void {
+    const el = this.els[i];
+    if (!el) return;
+    if (force) this.paintStatus(i);
+    const v = this.fillCur[i];
+    const q = Number.isNaN(v) ? 999 : Math.round(Math.max(-1, Math.min(1, v)) * 128);
+    if (this.painted[i] !== q) {
+      el.style.setProperty("--ew-fill", divergingColor(v));
+      el.style.setProperty("--ew-ink", Math.abs(v) > 0.6 ? "#fff" : "#111");
+    }
+    this.painted[i] = q;
+  }
+
+  /** Per-unit strips, drawn on the overlay over each node's strip slot. */
+  private drawStrips(ctx: CanvasRenderingContext2D): void {
+    for (let i = 0; i < this.ids.length; i++) {
+      const bw = this.stripBox[i * 4 + 2];
+      if (this.pw[i] < 0 || !(bw > 0)) continue;
+      const a = this.unitOff[i], b = this.unitOff[i + 1];
+      const units = b - a;
+      if (!units) continue;
+      const x0 = this.px[i] + this.stripBox[i * 4], y0 = this.py[i] + this.stripBox[i * 4 + 1];
+      const bh = this.stripBox[i * 4 + 3];
+      const w = bw / units;
+      const gap = units > 1 && w > 3 ? 1 : 0;
+      for (let k = 0; k < units; k++) {
+        ctx.fillStyle = divergingColor(this.uCur[a + k]);
+        ctx.fillRect(x0 + k * w, y0, w - gap, bh);
+      }
     }
   }
 
@@ -312,15 +354,19 @@ export class WaveAnimator {
     if (!ctx || !canvas) return;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, canvas.width, canvas.height);
-    if (!geo || !this.edgeDst.length) return;
+    if (!geo || !this.ids.length) return;
     const vp = geo.viewport();
     const z = vp.zoom * this.dpr;
     ctx.setTransform(z, 0, 0, z, vp.x * this.dpr, vp.y * this.dpr);
     for (let i = 0; i < this.ids.length; i++) {
       const b = geo.node(this.ids[i]);
-      if (b) { this.px[i] = b.x; this.py[i] = b.y; this.pw[i] = b.w; this.ph[i] = b.h; }
-      else this.pw[i] = -1;
+      if (b) {
+        // a node that changed size (font, issues shown) has its strip somewhere else now
+        if (b.w !== this.pw[i] || b.h !== this.ph[i]) this.measureStrip(i);
+        this.px[i] = b.x; this.py[i] = b.y; this.pw[i] = b.w; this.ph[i] = b.h;
+      } else this.pw[i] = -1;
     }
+    this.drawStrips(ctx);
     const pulses = p < 1 && !this.reduced;
     ctx.lineCap = "round";
     for (let j = 0; j < this.edgeDst.length; j++) {

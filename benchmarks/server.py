@@ -1,0 +1,205 @@
+"""Streaming benchmark of the server (DESIGN §8): a real `errorwave serve` in a subprocess,
+real websocket clients in this process.
+
+    .venv/bin/python benchmarks/server.py [--seconds 5] [--sessions 1,10,50] [--rate 20]
+
+Prints a table:
+- fps of one session playing as fast as the server allows on a 50-vertex graph;
+- frame latency with 1, 10 and 50 sessions playing at `--rate` frames/s each: how late
+  frame k arrives against a perfect clock ticking at `rate` (anchored at the session's
+  least late frame, after a 0.5 s warm-up); p50 and p99 over all sessions, plus the frames
+  per second each session really got (a server that cannot keep up shows as growing
+  latency and fewer frames per second);
+- bytes per frame, JSON against binary float32, for that 50-vertex graph and a preset.
+Run it on an otherwise idle machine; `taskset -c 0,1` pins the server and clients to two
+cores like the DESIGN goal (DESIGN §8: 60 fps; p99 < 100 ms at 50 x 20 fps on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+PRESET = "pc-variance-1"
+
+
+def graph50(width: int = 8, steps: int = 2000) -> dict[str, Any]:
+    """A 50-vertex chain: input, 48 tanh layers, output; standard PC."""
+    rng = random.Random(0)
+    nodes: list[dict[str, Any]] = [{"id": "x", "op": "input", "size": width}]
+    for i in range(1, 50):
+        last = i == 49
+        nodes.append({"id": "y" if last else f"h{i}", "op": "linear", "inputs": [nodes[-1]["id"]],
+                      "size": 2 if last else width, **({} if last else {"activation": "tanh"})})
+    return {"graph": {"nodes": nodes, "output": "y"},
+            "data": {"input": {"x": [rng.uniform(-1, 1) for _ in range(width)]},
+                     "target": [0.5, -0.5]},
+            "rule": {"name": "pc", "steps": steps}}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, data: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ERRORWAVE_DATA": data, "ERRORWAVE_MAX_RATE": "1000",
+           "ERRORWAVE_MAX_SESSIONS": "1000", "ERRORWAVE_MESSAGES_PER_SECOND": "1000"}
+    exe = Path(sys.executable).with_name("errorwave")
+    cmd = [str(exe) if exe.exists() else sys.executable, *([] if exe.exists() else
+           ["-m", "errorwave"]), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the server did not start")
+
+
+async def session(url: str, load: dict[str, Any], rate: float, seconds: float,
+                  binary: bool = False) -> dict[str, Any]:
+    """Play for `seconds`; arrival times of frames (and their sizes)."""
+    async with connect(url, max_size=None, compression=None) as ws:
+        await ws.recv()
+        if binary:
+            await ws.send(json.dumps({"type": "hello", "binary": True}))
+            await ws.recv()
+        await ws.send(json.dumps({"type": "load", **load}))
+        while True:  # the snapshot and frame 0
+            msg = await ws.recv()
+            if isinstance(msg, bytes) or json.loads(msg)["type"] == "frame":
+                break
+        await ws.send(json.dumps({"type": "play", "rate": rate}))
+        arrivals: list[float] = []
+        sizes: list[int] = []
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            try:
+                msg = await asyncio.wait_for(ws.recv(), left)
+            except TimeoutError:
+                break
+            now = time.monotonic()
+            if isinstance(msg, bytes) or msg.startswith('{"type":"frame"'):
+                arrivals.append(now)
+                sizes.append(len(msg.encode() if isinstance(msg, str) else msg))
+        await ws.send(json.dumps({"type": "pause"}))
+        return {"arrivals": arrivals, "sizes": sizes}
+
+
+def lateness(arrivals: list[float], rate: float, warmup: float = 0.5) -> list[float]:
+    """How late each frame is against a perfect clock at `rate`, anchored at the least late
+    frame after the warm-up (so the best frame counts 0 and delays show as positive)."""
+    if not arrivals:
+        return []
+    start = arrivals[0]
+    offsets = [a - k / rate for k, a in enumerate(arrivals) if a - start >= warmup]
+    if not offsets:
+        return []
+    t0 = min(offsets)
+    return [o - t0 for o in offsets]
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def engine_alone(seconds: float) -> float:
+    """The ceiling: frames per second of the engine itself (step + to_json) on one core."""
+    import torch
+
+    from errorwave.engine import Engine, to_json
+
+    torch.set_num_threads(1)
+    engine = Engine(graph50())
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        frame = engine.step()
+        if frame is None:
+            engine.reset()
+            continue
+        to_json(frame)
+        n += 1
+    return n / (time.perf_counter() - start)
+
+
+async def run(args: argparse.Namespace, url: str) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    one = await session(url, {"config": graph50()}, 1000.0, args.seconds)
+    fps = (len(one["arrivals"]) - 1) / (one["arrivals"][-1] - one["arrivals"][0])
+    rows.append(("fps, 1 session, 50-vertex graph (pc, as fast as allowed)", f"{fps:.1f}"))
+    ceiling = engine_alone(min(args.seconds, 3.0))
+    rows.append(("  the engine alone on that graph (step + to_json, one core)",
+                 f"{ceiling:.1f} ({fps / ceiling:.0%} reached)"))
+    for n in args.sessions:
+        results = await asyncio.gather(*(session(url, {"preset": PRESET}, args.rate, args.seconds)
+                                         for _ in range(n)))
+        late = [x for r in results for x in lateness(r["arrivals"], args.rate)]
+        got = [len(r["arrivals"]) / args.seconds for r in results]
+        rows.append((f"latency p50 / p99, {n} sessions x {args.rate:g} fps ({PRESET})",
+                     f"{pct(late, 0.5) * 1000:.1f} / {pct(late, 0.99) * 1000:.1f} ms"))
+        rows.append((f"  frames/s per session got (min / median), {n} sessions",
+                     f"{min(got):.1f} / {statistics.median(got):.1f}"))
+    for label, load in (("50-vertex graph", {"config": graph50()}), (PRESET, {"preset": PRESET})):
+        js = await session(url, load, 20.0, 1.0)
+        bn = await session(url, load, 20.0, 1.0, binary=True)
+        rows.append((f"bytes per frame, JSON / binary, {label}",
+                     f"{statistics.median(js['sizes']):.0f} / {statistics.median(bn['sizes']):.0f}"))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--sessions", default="1,10,50")
+    parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--url", help="an already running server's ws URL")
+    args = parser.parse_args()
+    args.sessions = [int(x) for x in args.sessions.split(",")]
+    proc = None
+    if args.url:
+        url = args.url
+    else:
+        port = free_port()
+        proc = start_server(port, tempfile.mkdtemp(prefix="errorwave-bench-"))
+        url = f"ws://127.0.0.1:{port}/ws"
+    try:
+        rows = asyncio.run(run(args, url))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  value")
+    print(f"{'-' * width}  -----")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    print(f"(cores: {os.cpu_count()}, {args.seconds:g} s per measure)")
+
+
+if __name__ == "__main__":
+    main()
