@@ -235,7 +235,7 @@ class Engine:
         }
         frame = {"type": "frame", "revision": self.revision, "example": self.examples_seen,
                  "t": self.t, "phase": obs.phase, "nodes": self._node_lists(obs),
-                 "updates": self._update_lists(obs.updates),
+                 "updates": g.nest(obs.updates),
                  "divergence": divergence, "energy": obs.energy, "events": events,
                  "readouts": obs.readouts,
                  "done": self.halted is not None or self.t >= self.steps}
@@ -255,26 +255,6 @@ class Engine:
             out[nid] = {"value": numbers[i:i + n], "prediction": numbers[i + n:i + 2 * n],
                         "error": numbers[i + 2 * n:i + 3 * n]}
             i += 3 * n
-        return out
-
-    def _update_lists(self, updates: Params) -> dict[str, dict]:
-        """Parameter changes nested as {node: {"weight": {src: rows}, "bias": list}}."""
-        g = self.graph
-        if not g.param_keys:
-            return {}
-        numbers = torch.cat([updates[k].reshape(-1) for k in g.param_keys]).tolist()
-        out: dict[str, dict] = {n: {"weight": {}, "bias": None} for n in g.param_nodes}
-        i = 0
-        for key in g.param_keys:
-            nid, kind, src = key
-            shape = updates[key].shape
-            if kind == "weight":
-                cols = shape[1]
-                out[nid]["weight"][src] = [numbers[i + r * cols:i + (r + 1) * cols] for r in range(shape[0])]
-                i += shape[0] * cols
-            else:
-                out[nid]["bias"] = numbers[i:i + shape[0]]
-                i += shape[0]
         return out
 
     def _first_nonfinite(self, obs: Observation) -> tuple[str, str] | None:
