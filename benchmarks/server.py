@@ -198,7 +198,8 @@ def main() -> None:
     print(f"{'-' * width}  -----")
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
-    print(f"(cores: {os.cpu_count()}, {args.seconds:g} s per measure)")
+    print(f"(cores: {os.cpu_count()}, {args.seconds:g} s per measure, load average after: "
+          f"{os.getloadavg()[0]:.2f}; other work on the machine shows up in every row)")
 
 
 if __name__ == "__main__":

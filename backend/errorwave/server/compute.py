@@ -198,18 +198,14 @@ class Core:
         return self._ok(slot, self._example_out(slot, binary))
 
     def op_next_example(self, slot: Slot, binary: bool = False) -> dict[str, Any]:
+        """Finish the example (the engine runs its remaining steps), learn, start the next."""
         e = slot.engine
-        start = time.thread_time()
-        snap = e.next_example()
-        if snap is None:
+        if e.next_example() is None:
             h = e.halted or {}
             return fail("diverged", f"the example diverged at node {h.get('node')!r} (step "
                         f"{h.get('t')}); reset, set or load to go on")
         row = e.history[-1] if e.history else None
-        out = self._example_out(slot, binary)
-        slow = time.thread_time() - start
-        return self._ok(slot, out, row=row,
-                        slow=slow if slow > self.step_cpu_limit * max(1, e.steps) else None)
+        return self._ok(slot, self._example_out(slot, binary), row=row)
 
 
 def _summary(err: ConfigInvalid) -> str:

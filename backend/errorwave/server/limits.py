@@ -35,6 +35,7 @@ class Settings:
     hard_timeout_s: float = 20.0    # a worker silent this long is killed and restarted
     chunk_budget_s: float = 0.03    # multi-step requests yield to other sessions this often
     history_bytes: int = 4 << 20    # frames kept per session for seek back
+    play_ahead: int = 1             # while playing, compute the next frame during the wait
     # engine caps
     max_nodes: int = 200
     max_units: int = 256

@@ -85,6 +85,7 @@ class ProcessWorker(_Worker):
         self.stopping = False
         self.proc: Any = None
         self.ready: asyncio.Future[dict[str, Any]] | None = None
+        self.restarting: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """A fresh interpreter (not multiprocessing's spawn, which re-imports the caller's
@@ -154,6 +155,8 @@ class ProcessWorker(_Worker):
     async def call(self, req: dict[str, Any]) -> dict[str, Any]:
         if self.stopping:
             raise WorkerLost("the server is stopping")
+        if self.restarting is not None and not self.restarting.done():
+            await asyncio.shield(self.restarting)  # write to the new process, not the dead one
         rid = next(self.ids)
         req["rid"] = rid
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()

@@ -453,7 +453,7 @@ class Session:
                     st = self.state or {}
                     if st.get("done") and not st.get("halted"):
                         self.put_event("example_done", example=st["example"], t=st["t"])
-                    elif playing and not st.get("halted"):
+                    elif playing and not st.get("halted") and self.settings.play_ahead:
                         ahead = asyncio.create_task(self.request("step", n=1))
                     if plan.n is not None and plan.n <= 0:
                         break
