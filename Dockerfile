@@ -18,8 +18,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     ERRORWAVE_DATA=/data
 WORKDIR /app
 COPY requirements.txt ./
-# torch's CPU-only wheels: the server has no use for CUDA
-RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
+# The server has no use for CUDA: point this at a CPU-only torch index if you have one.
+ARG PIP_EXTRA_INDEX_URL=""
+RUN PIP_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL" pip install -r requirements.txt
 COPY backend/ backend/
 COPY shared/ shared/
 RUN pip install --no-deps -e backend

@@ -16,13 +16,19 @@ Metrics = dict[str, float | None]
 
 
 def _metrics(dot: float, na2: float, nb2: float, dd2: float, max_abs: float) -> Metrics:
-    if not all(math.isfinite(v) for v in (dot, na2, dd2, max_abs)):
-        return {"cosine": None, "rel_l2": None, "max_abs": None}
+    if not all(math.isfinite(v) for v in (dot, na2, nb2, dd2, max_abs)):
+        # Non-finite signals, or finite ones whose squares overflow: no honest number.
+        return {"cosine": None, "rel_l2": None, "max_abs": None if not math.isfinite(max_abs) else max_abs}
     if na2 == 0.0 and nb2 == 0.0:
         return {"cosine": 1.0, "rel_l2": 0.0, "max_abs": 0.0}
-    cosine = 0.0 if na2 == 0.0 or nb2 == 0.0 else dot / math.sqrt(na2 * nb2)
-    rel = None if nb2 == 0.0 else math.sqrt(dd2 / nb2)
-    return {"cosine": max(-1.0, min(1.0, cosine)), "rel_l2": rel, "max_abs": max_abs}
+    cosine = 0.0 if na2 == 0.0 or nb2 == 0.0 else dot / (math.sqrt(na2) * math.sqrt(nb2))
+    rel = None if nb2 == 0.0 else math.sqrt(dd2) / math.sqrt(nb2)
+    if not math.isfinite(cosine):
+        cosine = None
+    if rel is not None and not math.isfinite(rel):
+        rel = None
+    return {"cosine": None if cosine is None else max(-1.0, min(1.0, cosine)), "rel_l2": rel,
+            "max_abs": max_abs}
 
 
 def flat(tensors: list[torch.Tensor]) -> torch.Tensor:

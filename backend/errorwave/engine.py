@@ -20,7 +20,7 @@ from errorwave.divergence import SegmentComparator, flat
 from errorwave.graph import CompiledGraph, Params
 from errorwave.rules import registry
 from errorwave.rules.base import Context, Example, Observation, Rule
-from errorwave.validation import Structure, parse_config
+from errorwave.validation import ConfigInvalid, Issue, Structure, parse_config
 
 SIGN_CONVENTION = "error = value - prediction; tends to -dL/dv (the negative adjoint)"
 CONVERGED_TOL = 1e-12
@@ -98,8 +98,9 @@ class Engine:
         self.converged = False
         self._prev_errors: torch.Tensor | None = None
         self.observation: Observation | None = None
-        self.frames: list[dict[str, Any]] = []
-        self.frames.append(self._frame(self.rule.observe()))
+        # Only the current frame is kept (a long example's frames can be large); callers that
+        # want the trajectory collect what step()/run() return.
+        self._current = self._frame(self.rule.observe())
 
     # ----- stepping ------------------------------------------------------------------------
     @property
@@ -108,7 +109,7 @@ class Engine:
 
     @property
     def frame(self) -> dict[str, Any]:
-        return self.frames[-1]
+        return self._current
 
     def step(self) -> dict[str, Any] | None:
         """Advance one inference step; None once the example is done or has diverged."""
@@ -116,9 +117,8 @@ class Engine:
             return None
         self.rule.advance()
         self.t += 1
-        frame = self._frame(self.rule.observe())
-        self.frames.append(frame)
-        return frame
+        self._current = self._frame(self.rule.observe())
+        return self._current
 
     def run(self, until: int | None = None) -> list[dict[str, Any]]:
         """Step to `until` (default: the end of the example); the new frames."""
@@ -156,10 +156,10 @@ class Engine:
         parts = path.split(".")
         target = raw
         for p in parts[:-1]:
-            if not isinstance(target, dict) or p not in target:
-                from errorwave.validation import ConfigInvalid, Issue
-                raise ConfigInvalid([Issue(path, f"no field '{path}' in the configuration", None, p)])
-            target = target[p]
+            target = target.get(p) if isinstance(target, dict) else None
+        if not isinstance(target, dict) or not all(parts):
+            raise ConfigInvalid([Issue(path, f"no field '{path}' in the configuration (set takes a "
+                                       "dotted path through objects, e.g. rule.gamma)", None, parts[-1])])
         target[parts[-1]] = value
         config, structure = parse_config(raw, self.limits)
         self.revision += 1

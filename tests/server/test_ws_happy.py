@@ -45,13 +45,16 @@ def test_load_step_play_pause_seek_set_reset_next_match_the_engine(server: LiveS
     snap, frame0 = texts_until(c, is_frame_at(0))
     assert snap == to_json(engine.snapshot())
     assert frame0 == to_json(engine.frame)
+    frames = [engine.frame]  # the trajectory, to check seeks against
 
     # step 1, then step 2
     c.send({"type": "step", "n": 1})
-    assert texts_until(c, is_frame_at(1)) == [to_json(engine.step())]
+    frames.append(engine.step())
+    assert texts_until(c, is_frame_at(1)) == [to_json(frames[-1])]
     c.send({"type": "step"})
     c.send({"type": "step", "n": 2})
-    assert texts_until(c, is_frame_at(4)) == [to_json(f) for f in engine.run(until=4)]
+    frames += engine.run(until=4)
+    assert texts_until(c, is_frame_at(4)) == [to_json(f) for f in frames[2:]]
 
     # play to the end of the example without going on: frames, example_done, paused
     c.send({"type": "play", "rate": 100, "across_examples": False})
@@ -63,7 +66,7 @@ def test_load_step_play_pause_seek_set_reset_next_match_the_engine(server: LiveS
 
     # seek back: served from the server's history
     c.send({"type": "seek", "t": 2})
-    assert texts_until(c, is_frame_at(2)) == [to_json(engine.frames[2])]
+    assert texts_until(c, is_frame_at(2)) == [to_json(frames[2])]
 
     # next example: learned row, new snapshot, frame 0
     c.send({"type": "next_example"})

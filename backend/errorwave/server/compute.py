@@ -117,7 +117,6 @@ class Core:
     def _example_out(self, slot: Slot, is_binary: bool) -> Out:
         """Snapshot, schema (binary mode) and frame t=0 of the current example."""
         e = slot.engine
-        del e.frames[:-1]  # the engine keeps every frame of an example; the slot keeps text
         if len(e.history) > MAX_TRAINING_ROWS:
             del e.history[:-MAX_TRAINING_ROWS]
         slot.forget()
@@ -163,7 +162,6 @@ class Core:
             spent = time.thread_time() - cpu
             if frame is None:
                 break
-            del e.frames[:-1]
             stepped += 1
             self._frame_out(slot, frame, binary, out)
             if spent > self.step_cpu_limit:
