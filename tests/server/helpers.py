@@ -131,3 +131,13 @@ def make_settings(tmp: Path, **overrides: Any) -> Settings:
 
 def frames_of(messages: list[Any]) -> list[dict[str, Any]]:
     return [m for m in messages if isinstance(m, dict) and m["type"] == "frame"]
+
+
+def run_coroutine(coro: Any) -> Any:
+    """asyncio.run in a fresh thread: the browser tests' Playwright (sync API) keeps an
+    event loop running in the main thread for the whole pytest session."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

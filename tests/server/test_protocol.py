@@ -3,7 +3,6 @@ binary codec, the outbox rules."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -14,6 +13,7 @@ from errorwave.server import protocol as p
 from errorwave.server.binary import decode, encode, layout_of, schema_message
 from errorwave.server.mailbox import Mailbox
 from tests.engine.builders import mixed_dag
+from tests.server.helpers import run_coroutine
 from tests.server.test_ws_errors import sqrt_of_negative
 
 VALID = [
@@ -76,7 +76,7 @@ def test_outbox_rules() -> None:
         assert [i.payload for i in box.items][-1] == "f4" and "old" not in [
             i.payload for i in box.items]
 
-    asyncio.run(go())
+    run_coroutine(go())
 
 
 def test_set_values_must_be_finite() -> None:
