@@ -199,7 +199,7 @@ class Engine:
                          "updates": g.nest(self.bp_updates)},
             "sign_convention": SIGN_CONVENTION,
         }
-        return _finite(snap)
+        return nan_to_none(snap)
 
     def _frame(self, obs: Observation) -> dict[str, Any]:
         g = self.graph
@@ -239,7 +239,7 @@ class Engine:
                  "divergence": divergence, "energy": obs.energy, "events": events,
                  "readouts": obs.readouts,
                  "done": self.halted is not None or self.t >= self.steps}
-        return _finite(frame) if bad is not None or not math.isfinite(obs.energy) else frame
+        return nan_to_none(frame) if bad is not None or not math.isfinite(obs.energy) else frame
 
     def _node_lists(self, obs: Observation) -> dict[str, dict[str, list[float]]]:
         """value/prediction/error of every vertex, converted to lists in one go."""
@@ -296,14 +296,14 @@ class Engine:
         return self.frame["divergence"]
 
 
-def _finite(obj: Any) -> Any:
+def nan_to_none(obj: Any) -> Any:
     """Replace NaN/Inf by None so that the result is valid JSON."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: nan_to_none(v) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_finite(v) for v in obj]
+        return [nan_to_none(v) for v in obj]
     return obj
 
 
@@ -312,4 +312,4 @@ def to_json(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), allow_nan=False)
 
 
-__all__ = ["Engine", "Structure", "to_json", "SIGN_CONVENTION"]
+__all__ = ["Engine", "Structure", "to_json", "nan_to_none", "SIGN_CONVENTION"]

@@ -20,19 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from errorwave.engine import nan_to_none
+
 MAGIC = b"EWF1"
 Layout = tuple[tuple[tuple[str, ...], tuple[int, ...]], ...]
-
-
-def finite(obj: Any) -> Any:
-    """NaN and infinities replaced by None, as in JSON frames."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: finite(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [finite(v) for v in obj]
-    return obj
 
 
 def layout_of(frame: dict[str, Any]) -> Layout:
@@ -77,7 +68,7 @@ def encode(frame: dict[str, Any]) -> bytes:
     try:
         head = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
     except ValueError:  # an overflowing metric the engine let through
-        head = json.dumps(finite(header), separators=(",", ":"), allow_nan=False).encode()
+        head = json.dumps(nan_to_none(header), separators=(",", ":"), allow_nan=False).encode()
     pad = b"\0" * (-(8 + len(head)) % 4)
     flat = _flat(frame)
     try:

@@ -18,7 +18,7 @@ from typing import Any
 
 from errorwave import presets
 from errorwave.config import Limits
-from errorwave.engine import Engine, to_json
+from errorwave.engine import Engine, nan_to_none, to_json
 from errorwave.server import binary as binfmt
 from errorwave.validation import ConfigInvalid
 
@@ -33,7 +33,7 @@ def safe_json(message: dict[str, Any]) -> str:
     try:
         return to_json(message)
     except ValueError:
-        return to_json(binfmt.finite(message))
+        return to_json(nan_to_none(message))
 
 
 def classify(err: ConfigInvalid) -> str:
