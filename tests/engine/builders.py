@@ -60,3 +60,13 @@ def mixed_dag(rule: dict[str, Any] | None = None, seed: int = 0) -> dict[str, An
         "output": "y", "loss": "cross_entropy"},
         "data": {"input": {"a": [0.2, -0.4, 0.9], "b": [0.5, -0.1]}, "target": 1},
         "rule": rule or {"name": "backprop"}, "seeds": {"init": seed}}
+
+
+def finished(config: dict[str, Any]):
+    """An Engine run to the end of its example, which must not have diverged."""
+    from errorwave import Engine
+
+    engine = Engine(config)
+    engine.run()
+    assert engine.halted is None
+    return engine

@@ -5,20 +5,13 @@ from __future__ import annotations
 import pytest
 
 from errorwave import ConfigInvalid, Engine
-from tests.engine.builders import mlp, skip_dag
-
-
-def final(config) -> Engine:
-    engine = Engine(config)
-    engine.run()
-    assert engine.halted is None
-    return engine
+from tests.engine.builders import finished, mlp, skip_dag
 
 
 @pytest.mark.parametrize("depth", [2, 3, 5])
 @pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
 def test_output_layer_always_equals_backprop(depth, loss):
-    div = final(mlp(depth, "B", loss, seed=depth, rule={"name": "dfa"})).divergence()
+    div = finished(mlp(depth, "B", loss, seed=depth, rule={"name": "dfa"})).divergence()
     assert div["params"]["y"]["rel_l2"] < 1e-12 and div["nodes"]["y"]["rel_l2"] < 1e-12
     assert div["total"]["rel_l2"] > 1e-2
 
@@ -26,12 +19,12 @@ def test_output_layer_always_equals_backprop(depth, loss):
 @pytest.mark.parametrize("form", ["A", "B"])
 @pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
 def test_tied_feedback_equals_backprop_with_one_hidden_layer(form, loss):
-    div = final(mlp(2, form, loss, seed=4, rule={"name": "dfa", "feedback": "tied"})).divergence()
+    div = finished(mlp(2, form, loss, seed=4, rule={"name": "dfa", "feedback": "tied"})).divergence()
     assert div["total"]["rel_l2"] < 1e-12 and div["total_nodes"]["rel_l2"] < 1e-12
 
 
 def test_tied_feedback_equals_backprop_on_a_deep_linear_net():
-    div = final(mlp(5, "B", seed=5, act="identity", rule={"name": "dfa", "feedback": "tied"})
+    div = finished(mlp(5, "B", seed=5, act="identity", rule={"name": "dfa", "feedback": "tied"})
                 ).divergence()
     assert div["total"]["rel_l2"] < 1e-12 and div["total_nodes"]["rel_l2"] < 1e-12
 

@@ -6,14 +6,7 @@ from __future__ import annotations
 import pytest
 
 from errorwave import ConfigInvalid, Engine
-from tests.engine.builders import mlp, skip_dag
-
-
-def run(config) -> Engine:
-    engine = Engine(config)
-    engine.run()
-    assert engine.halted is None
-    return engine
+from tests.engine.builders import finished, mlp, skip_dag
 
 
 def rule(beta, symmetric=False, energy="hopfield", free=100, nudged=100):
@@ -23,7 +16,7 @@ def rule(beta, symmetric=False, energy="hopfield", free=100, nudged=100):
 
 @pytest.mark.parametrize(("symmetric", "low", "high"), [(False, 6, 14), (True, 60, 140)])
 def test_hopfield_update_tends_to_the_equilibrium_gradient(symmetric, low, high):
-    rel = {b: run(mlp(3, "B", seed=4, rule=rule(b, symmetric))).frame["readouts"][
+    rel = {b: finished(mlp(3, "B", seed=4, rule=rule(b, symmetric))).frame["readouts"][
         "equilibrium_gradient"]["rel_l2"] for b in (0.05, 0.005)}
     assert low < rel[0.05] / rel[0.005] < high, rel
 
@@ -32,10 +25,10 @@ def test_hopfield_update_tends_to_the_equilibrium_gradient(symmetric, low, high)
 def test_predictive_energy_tends_to_backprop(symmetric, low, high):
     """On the predictive-coding energy the free equilibrium is the feed-forward pass, so the
     engine's own divergence from backprop shrinks with beta."""
-    rel = {b: run(mlp(3, "B", seed=4, rule=rule(b, symmetric, "predictive", 0))).divergence()[
+    rel = {b: finished(mlp(3, "B", seed=4, rule=rule(b, symmetric, "predictive", 0))).divergence()[
         "total"]["rel_l2"] for b in (0.05, 0.005)}
     assert low < rel[0.05] / rel[0.005] < high, rel
-    div = run(mlp(3, "B", seed=4, rule=rule(1e-3, True, "predictive", 0))).divergence()
+    div = finished(mlp(3, "B", seed=4, rule=rule(1e-3, True, "predictive", 0))).divergence()
     assert div["total_nodes"]["rel_l2"] < 1e-5  # errors tend to -dL/dv too
 
 
@@ -53,5 +46,5 @@ def test_hopfield_needs_a_form_b_chain_predictive_runs_on_dags():
         Engine(skip_dag(rule(0.1)))
     with pytest.raises(ConfigInvalid, match="input_activation 'tanh'"):
         Engine(mlp(3, "A", rule=rule(0.1)))
-    div = run(skip_dag(rule(1e-3, True, "predictive", 0, 60))).divergence()
+    div = finished(skip_dag(rule(1e-3, True, "predictive", 0, 60))).divergence()
     assert div["total"]["rel_l2"] < 1e-4

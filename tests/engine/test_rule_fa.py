@@ -7,21 +7,14 @@ import pytest
 
 from errorwave import ConfigInvalid, Engine
 from errorwave.presets import get_preset
-from tests.engine.builders import mixed_dag, mlp, skip_dag
-
-
-def final(config) -> Engine:
-    engine = Engine(config)
-    engine.run()
-    assert engine.halted is None
-    return engine
+from tests.engine.builders import finished, mixed_dag, mlp, skip_dag
 
 
 @pytest.mark.parametrize("form", ["A", "B"])
 @pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
 def test_tied_feedback_equals_backprop_on_chains(form, loss):
     for depth in (2, 4):
-        div = final(mlp(depth, form, loss, seed=depth, rule={"name": "fa", "feedback": "tied"})
+        div = finished(mlp(depth, form, loss, seed=depth, rule={"name": "fa", "feedback": "tied"})
                     ).divergence()
         assert div["total"]["rel_l2"] < 1e-12
         assert div["total_nodes"]["rel_l2"] < 1e-12
@@ -29,7 +22,7 @@ def test_tied_feedback_equals_backprop_on_chains(form, loss):
 
 @pytest.mark.parametrize("build", [skip_dag, mixed_dag])
 def test_tied_feedback_equals_backprop_on_dags(build):
-    div = final(build({"name": "fa", "feedback": "tied"})).divergence()
+    div = finished(build({"name": "fa", "feedback": "tied"})).divergence()
     assert div["total"]["rel_l2"] < 1e-12 and div["total_nodes"]["rel_l2"] < 1e-12
 
 
@@ -37,7 +30,7 @@ def test_tied_feedback_equals_backprop_on_dags(build):
                                     mlp(4, "A", "cross_entropy", seed=2, rule={"name": "fa"}),
                                     skip_dag({"name": "fa"})])
 def test_output_layer_always_equals_backprop(config):
-    div = final(config).divergence()
+    div = finished(config).divergence()
     assert div["params"]["y"]["rel_l2"] < 1e-12
     assert div["nodes"]["y"]["rel_l2"] < 1e-12
     # ... and the hidden layers do not (random feedback)
@@ -45,14 +38,14 @@ def test_output_layer_always_equals_backprop(config):
 
 
 def test_feedback_is_fixed_and_seeded():
-    a, b = final(mlp(3, "B", seed=1, rule={"name": "fa"})), final(mlp(3, "B", seed=1,
+    a, b = finished(mlp(3, "B", seed=1, rule={"name": "fa"})), finished(mlp(3, "B", seed=1,
                                                                      rule={"name": "fa"}))
     assert a.frame["updates"] == b.frame["updates"]
     # the same B for the next example (kept in memory), a different B for another init seed
     first = a.rule.B
     a.next_example()
     assert a.rule.B is first
-    c = final(mlp(3, "B", seed=2, rule={"name": "fa"}))
+    c = finished(mlp(3, "B", seed=2, rule={"name": "fa"}))
     assert any((c.rule.B[k] != first[k]).any() for k in first if k in c.rule.B)
 
 
@@ -77,7 +70,7 @@ def test_alignment_angle_falls_while_learning_xor():
 
 
 def test_feedback_angle_readout():
-    engine = final(mlp(3, "B", seed=1, rule={"name": "fa", "feedback": "tied"}))
+    engine = finished(mlp(3, "B", seed=1, rule={"name": "fa", "feedback": "tied"}))
     assert all(a is not None and a < 1e-3 for a in engine.frame["readouts"]["feedback_angle_deg"].values())
 
 

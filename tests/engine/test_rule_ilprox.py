@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from errorwave import ConfigInvalid, Engine
-from tests.engine.builders import mixed_dag, mlp, skip_dag
+from tests.engine.builders import finished, mixed_dag, mlp, skip_dag
 
 
 def single_layer(lr: float, bias: bool, eps: float = 0.0, seed: int = 0):
@@ -20,17 +20,11 @@ def single_layer(lr: float, bias: bool, eps: float = 0.0, seed: int = 0):
             "rule": {"name": "ilprox", "lr": lr, "eps": eps}, "seeds": {"init": seed}}
 
 
-def run(config) -> Engine:
-    engine = Engine(config)
-    engine.run()
-    assert engine.halted is None
-    return engine
-
 
 @pytest.mark.parametrize("lr", [0.01, 0.3, 2.0])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_single_linear_layer_is_the_closed_form_proximal_step(lr, seed):
-    engine = run(single_layer(lr, bias=False, seed=seed))
+    engine = finished(single_layer(lr, bias=False, seed=seed))
     w = engine.params[("y", "weight", "x")]
     h, t = engine.example.inputs["x"], engine.example.target
     expect = lr / (1 + lr * h @ h) * torch.outer(t - w @ h, h)
@@ -40,7 +34,7 @@ def test_single_linear_layer_is_the_closed_form_proximal_step(lr, seed):
 
 def test_with_a_bias_the_bias_input_counts_in_the_energy():
     lr = 0.5
-    engine = run(single_layer(lr, bias=True))
+    engine = finished(single_layer(lr, bias=True))
     w, b = engine.params[("y", "weight", "x")], engine.params[("y", "bias", "")]
     h, t = engine.example.inputs["x"], engine.example.target
     k = lr / (1 + lr * (h @ h + 1))
@@ -50,7 +44,7 @@ def test_with_a_bias_the_bias_input_counts_in_the_energy():
 
 
 def test_tends_to_backprop_as_lr_shrinks():
-    rels = [run(single_layer(lr, bias=True)).divergence()["total"]["rel_l2"]
+    rels = [finished(single_layer(lr, bias=True)).divergence()["total"]["rel_l2"]
             for lr in (0.1, 0.01, 0.001)]
     assert rels[0] > rels[1] > rels[2]
     assert 5 < rels[0] / rels[1] < 20 and 5 < rels[1] / rels[2] < 20

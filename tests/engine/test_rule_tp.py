@@ -6,14 +6,7 @@ import pytest
 import torch
 
 from errorwave import ConfigInvalid, Engine
-from tests.engine.builders import mlp, skip_dag
-
-
-def final(config) -> Engine:
-    engine = Engine(config)
-    engine.run()
-    assert engine.halted is None
-    return engine
+from tests.engine.builders import finished, mlp, skip_dag
 
 
 @pytest.mark.parametrize("rule", ["tp", "dtp"])
@@ -21,7 +14,7 @@ def final(config) -> Engine:
 def test_output_and_top_hidden_layer_equal_backprop(rule, loss):
     """The output learns by its gradient; the first target (last hidden layer) is a gradient
     step, and the local loss / eta_hat puts its update on backprop's scale exactly."""
-    div = final(mlp(4, "B", loss, seed=2, rule={"name": rule})).divergence()
+    div = finished(mlp(4, "B", loss, seed=2, rule={"name": rule})).divergence()
     for nid in ("y", "h3"):
         assert div["params"][nid]["rel_l2"] < 1e-12, nid
         assert div["nodes"][nid]["rel_l2"] < 1e-12, nid
