@@ -28,8 +28,18 @@ class Settings:
     frontend_dir: str = str(REPO_ROOT / "frontend" / "dist")
     # websocket origins allowed besides the server's own (comma list in the env; "*" = any)
     origins: tuple[str, ...] = ()
+    # Host names served besides localhost, 127.0.0.1 and [::1] (any port): comma list in the
+    # env, "name" or "name:port", "*" = any. A foreign Host is refused (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = ()
+    # proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips:
+    # comma list of addresses or networks, "*" = any); empty: the headers are ignored
+    forwarded_allow_ips: str = ""
+    # who may frame the app (Content-Security-Policy frame-ancestors)
+    frame_ancestors: str = "'self'"
     # sessions and compute
     max_sessions: int = 256
+    max_sessions_per_address: int = 64  # computing sessions from one client address
+    idle_min_rate: float = 1.0          # playing slower than this (frames/s) counts as idle
     workers: int = field(default_factory=_default_workers)  # 0: compute in one thread
     step_cpu_limit_s: float = 0.5   # one step over this much CPU pauses the session
     hard_timeout_s: float = 20.0    # a worker silent this long is killed and restarted
@@ -56,11 +66,18 @@ class Settings:
     idle_timeout_s: float = 1800.0  # no message and not playing this long: reaped
     reap_interval_s: float = 5.0
     ws_ping_interval_s: float = 20.0
+    # configuration checks (POST /api/validate, links): a niced helper process
+    validations_per_minute: float = 60.0  # per client address
+    max_validations_waiting: int = 8      # more in flight: 503
+    max_json_depth: int = 64              # REST bodies nested deeper: 400
     # short links
-    link_max_bytes: int = 256 << 10
+    link_max_bytes: int = 256 << 10       # one link's body (request and stored form)
     links_per_minute: float = 30.0
     max_links: int = 200_000
     max_link_store_bytes: int = 512 << 20
+    link_ttl_days: float = 400.0          # a link unused this long is deleted (>= a year)
+    link_unused_days: float = 7.0         # never-opened links this old go first when full
+    link_sweep_interval_s: float = 3600.0
 
     def engine_limits(self) -> Limits:
         return Limits(max_nodes=self.max_nodes, max_units=self.max_units, max_steps=self.max_steps,
@@ -89,7 +106,7 @@ class Settings:
                 raw = env.get("ERRORWAVE_FRONTEND", raw)
             if raw is None or raw == "":
                 continue
-            if f.name == "origins":
+            if f.name in ("origins", "allowed_hosts"):
                 values[f.name] = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
             elif f.type in ("int", int):
                 values[f.name] = int(raw)

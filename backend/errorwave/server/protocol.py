@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from errorwave.server.quoting import clip, short
+
 PROTO = 1
 ErrorCode = Literal["bad_json", "bad_message", "invalid_config", "unknown_preset",
                     "unsupported_graph", "too_large", "not_loaded", "limit", "diverged",
@@ -29,7 +31,8 @@ ErrorCode = Literal["bad_json", "bad_message", "invalid_config", "unknown_preset
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # strict: no coercion ("5" or true is not an int, "yes" is not a bool)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 # ----- client -> server ---------------------------------------------------------------------
@@ -126,19 +129,19 @@ def parse_client(text: str | bytes) -> BaseModel:
         errors = err.errors(include_url=False)
         first = errors[0]
         if first["type"] == "json_invalid":
-            raise BadMessage("bad_json", f"not valid JSON: {first['ctx'].get('error', '')}") from None
+            raise BadMessage("bad_json", f"not valid JSON: {clip(str(first['ctx'].get('error', '')), 120)}") from None
         if first["type"] == "model_attributes_type" or first["type"] == "model_type":
             raise BadMessage("bad_message", "a message is a JSON object with a 'type'") from None
         if first["type"] == "union_tag_not_found":
             raise BadMessage("bad_message", "a message needs a 'type'") from None
         if first["type"] == "union_tag_invalid":
-            raise BadMessage("bad_message", f"unknown message type {first['ctx']['tag']!r}; known: "
+            raise BadMessage("bad_message", f"unknown message type {short(first['ctx']['tag'])}; known: "
                              + ", ".join(sorted(_TYPES))) from None
         parts = []
         for e in errors[:5]:
-            loc = ".".join(str(p) for p in e["loc"][1:])
+            loc = short(".".join(str(p) for p in e["loc"][1:]))[1:-1]
             parts.append(f"{loc}: {e['msg']}" if loc else e["msg"])
-        raise BadMessage("bad_message", "; ".join(parts)) from None
+        raise BadMessage("bad_message", clip("; ".join(parts))) from None
     if isinstance(msg, Load | Set) and not _finite(msg.model_dump()):
         raise BadMessage("bad_message", "numbers must be finite and nesting shallow")
     return msg

@@ -19,6 +19,7 @@ from errorwave.server import protocol as p
 from errorwave.server.limits import Settings
 from errorwave.server.mailbox import Item, Mailbox
 from errorwave.server.pool import ComputePool, WorkerLost
+from errorwave.server.quoting import clip, clip_issues
 
 log = logging.getLogger("errorwave.session")
 
@@ -85,7 +86,11 @@ class Session:
             and not self.runner.done()
 
     def idle_for(self, now: float) -> float:
-        return 0.0 if self.playing else now - self.last_message
+        """Seconds without client activity; playing counts only at `idle_min_rate` or more
+        (a play at 1e-8 frames/s must not hold a slot forever)."""
+        plan = self.plan
+        active = self.playing and plan is not None and (plan.rate or 0.0) >= self.settings.idle_min_rate
+        return 0.0 if active else now - self.last_message
 
     def close(self, code: int, reason: str) -> None:
         if self.closing is None:
@@ -126,9 +131,9 @@ class Session:
         self.mailbox.put(message["type"], to_json(message))
 
     def put_error(self, code: str, message: str, issues: list[dict[str, Any]] | None = None) -> None:
-        msg: dict[str, Any] = {"type": "error", "code": code, "message": message}
+        msg: dict[str, Any] = {"type": "error", "code": code, "message": clip(message)}
         if issues is not None:
-            msg["issues"] = issues[:50]
+            msg["issues"] = clip_issues(issues)
         self.put_message(msg)
 
     def put_event(self, kind: str, **fields: Any) -> None:
