@@ -89,6 +89,8 @@ class Config(Strict):
     version: Literal[1] = 1
     title: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
+    # The preset gallery's theme; read by the page, ignored by the engine.
+    group: str | None = Field(default=None, max_length=80)
     graph: Graph
     params: dict[NodeId, NodeParams] = Field(default_factory=dict)
     data: ExplicitData | DatasetData

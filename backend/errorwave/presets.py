@@ -1,23 +1,21 @@
-"""Classroom presets: the JSON configurations in the repo's shared/presets/."""
+"""Classroom presets: the JSON configurations of shared/presets/ (package data once installed)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from errorwave import resources
+
 PRESET_ID = re.compile(r"^[a-z0-9][a-z0-9\-]{0,63}$")
 
 
 def presets_dir() -> Path:
-    """shared/presets beside the package in a checkout; ERRORWAVE_PRESETS overrides."""
-    env = os.environ.get("ERRORWAVE_PRESETS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "shared" / "presets"
+    """The presets folder (see errorwave.resources); ERRORWAVE_PRESETS overrides."""
+    return resources.presets_dir()
 
 
 @lru_cache(maxsize=1)
@@ -31,9 +29,10 @@ def _all() -> dict[str, dict[str, Any]]:
 
 
 def list_presets() -> list[dict[str, Any]]:
-    """id, title, description and rule of every preset, sorted by id."""
+    """id, title, description, group and rule of every preset, sorted by id."""
     return [{"id": pid, "title": c.get("title") or pid, "description": c.get("description", ""),
-             "rule": c.get("rule", {}).get("name")} for pid, c in _all().items()]
+             "group": c.get("group"), "rule": c.get("rule", {}).get("name")}
+            for pid, c in _all().items()]
 
 
 def get_preset(preset_id: str) -> dict[str, Any] | None:
