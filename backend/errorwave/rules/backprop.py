@@ -12,6 +12,8 @@ class BackpropSettings(RuleSettings):
 class Backprop(Rule):
     name = "backprop"
     title = "Backprop (reference)"
+    equation = ("δ_v = f′(a_v) ⊙ Σ_c (∂μ_c/∂v)ᵀ δ_c,  δ_out = −∂L/∂μ_out;   "
+                "ΔW_v = η · δ_v · g(x)ᵀ, all at the end")
     description = ("Reverse-mode accumulation. Step t completes the adjoint of every vertex whose "
                    "longest distance to the output is t; all parameters change once, at the end.")
     Settings = BackpropSettings

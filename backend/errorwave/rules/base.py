@@ -72,6 +72,11 @@ class Rule(ABC):
     name: ClassVar[str]
     title: ClassVar[str]
     description: ClassVar[str]
+    # The local update as the inspector shows it. "delta": ΔW = η·δ·g(x)ᵀ with δ = ε ⊙ f′(a)
+    # built from the frame's error, so the page can plug in the numbers; "update": the
+    # rule's own ΔW (from the frame) is shown under the equation instead.
+    equation: ClassVar[str] = "ΔW_v = η · δ_v · g(x)ᵀ,   δ_v = ε_v ⊙ f′(a_v)"
+    equation_form: ClassVar[str] = "delta"
     Settings: ClassVar[type[RuleSettings]] = RuleSettings
 
     def __init__(self, ctx: Context):
@@ -109,6 +114,7 @@ class Rule(ABC):
                 "description": prop.get("description", ""),
             })
         return {"name": cls.name, "title": cls.title, "description": cls.description,
+                "equation": cls.equation, "equation_form": cls.equation_form,
                 "params": params, "supports": cls.supports_text()}
 
     @classmethod

@@ -46,6 +46,7 @@ class DFASettings(RuleSettings):
 class DirectFeedbackAlignment(Rule):
     name = "dfa"
     title = "Direct feedback alignment"
+    equation = ("δ_v = f′(a_v) ⊙ B_v e_out (B_v fixed, random);   ΔW_v = η · δ_v · g(x)ᵀ")
     description = ("The output error is broadcast to every hidden layer at once through fixed "
                    "random matrices; the output layer learns exactly as in backprop.")
     Settings = DFASettings

@@ -11,6 +11,8 @@ from errorwave.rules.targets import TargetPropBase
 class DifferenceTargetProp(TargetPropBase):
     name = "dtp"
     title = "Difference target propagation"
+    equation = ("ĥ_v = v + g(ĥ_above) − g(h_above);   ΔW_v = η · ((ĥ_v − v) ⊙ f′(a_v)) · g(x)ᵀ")
+    equation_form = "update"
     description = ("Target propagation with the difference correction h^ = h + g(h^ above) - g(h "
                    "above): the inverse's own reconstruction error cancels, so targets stay "
                    "useful while the inverses are still poor.")

@@ -71,6 +71,8 @@ class EqPropSettings(RuleSettings):
 class EqProp(Rule):
     name = "eqprop"
     title = "Equilibrium propagation"
+    equation = ("ΔW_ij = (η / β) · (ρ(u_i^β) ρ(u_j^β) − ρ(u_i⁰) ρ(u_j⁰))   (free phase, then nudged)")
+    equation_form = "update"
     description = ("Relax an energy with the input clamped (free phase), then again with the output "
                    "weakly nudged toward the target; each weight changes by the difference of "
                    "its local co-activity between the two equilibria, divided by beta.")

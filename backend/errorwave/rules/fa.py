@@ -48,6 +48,7 @@ def feedback_matrices(ctx, rule: str = "fa") -> Params:
 class FeedbackAlignment(Rule):
     name = "fa"
     title = "Feedback alignment"
+    equation = ("δ_v = f′(a_v) ⊙ Σ_c B_cᵀ δ_c (B fixed, random);   ΔW_v = η · δ_v · g(x)ᵀ")
     description = ("Backprop's forward pass; the backward pass sends errors through fixed random "
                    "matrices B instead of W^T. The output layer learns exactly as in backprop; "
                    "hidden layers learn once the forward weights come to align with B.")

@@ -23,6 +23,8 @@ class FPASettings(RuleSettings):
 class FPA(Rule):
     name = "fpa"
     title = "FPA-PC (fixed-prediction predictive coding)"
+    equation = ("ε_v ← (1 − γ) ε_v + γ Σ_c J_cvᵀ ε_c (J, μ frozen at the feed-forward pass);   "
+                "after T steps ΔW_v = η · δ_v · g(x)ᵀ,  δ_v = ε_v ⊙ f′(a_v)")
     description = ("Errors relax against predictions and Jacobians frozen at the feed-forward pass; "
                    "the fixed point is backprop's recursion on any DAG.")
     Settings = FPASettings

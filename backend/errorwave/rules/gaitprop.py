@@ -45,6 +45,8 @@ def off_diagonal_penalty(w: torch.Tensor) -> torch.Tensor:
 class GaitProp(Rule):
     name = "gaitprop"
     title = "GAIT-prop"
+    equation = ("ĥ_v = f_above⁻¹((1 − γ) h_above + γ ĥ_above);   ΔW_v = η · ((ĥ_v − v) ⊙ f′(a_v)) · g(x)ᵀ")
+    equation_form = "update"
     description = ("Targets travel down through exact inverses of square leaky-ReLU layers, each "
                    "a gamma-sized step toward the target above. With orthogonal weights the "
                    "updates equal backprop's to first order in gamma.")

@@ -34,6 +34,8 @@ class ILProxSettings(RuleSettings):
 class ILProx(Rule):
     name = "ilprox"
     title = "IL-prox (proximal inference learning)"
+    equation = ("ε_v = v − μ_v after relaxing;  ΔW_v = η · δ_v · g(x)ᵀ / (1 + η ‖g(x)‖²)")
+    equation_form = "update"
     description = ("The output is clamped to a proximal mix of prediction and target, the hidden "
                    "values relax as in predictive coding, and every weight update is normalised "
                    "by its presynaptic activity: one layer gives exactly the implicit SGD step.")

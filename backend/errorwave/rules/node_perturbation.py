@@ -16,6 +16,8 @@ from errorwave.rules.zoo import PerturbationBase, leaves, preactivation, vjp
 class NodePerturbation(PerturbationBase):
     name = "node_perturbation"
     title = "Node perturbation"
+    equation = ("ΔW_v = −η · mean over trials of ((L(a + ξ) − L(a)) ξ_v / σ²) · g(x)ᵀ")
+    equation_form = "update"
     description = ("Jiggle every unit's input at once, watch the loss change, and credit each unit "
                    "with the change times its own jiggle; weights learn from that and their input. "
                    "Fewer things jiggle than in weight perturbation, so the estimate is less noisy.")

@@ -22,6 +22,8 @@ class PCSettings(RuleSettings):
 class PredictiveCoding(Rule):
     name = "pc"
     title = "Standard predictive coding (inference learning)"
+    equation = ("ε_v = v − μ_v;  v ← v + γ(−ε_v + Σ_c (∂μ_c/∂v)ᵀ ε_c) for T steps;   "
+                "then ΔW_v = η · δ_v · g(x)ᵀ,  δ_v = ε_v ⊙ f′(a_v)")
     description = ("Relax the values for T synchronous steps with input and target clamped, "
                    "predictions recomputed from the current values, then update every parameter once.")
     Settings = PCSettings

@@ -16,6 +16,8 @@ from errorwave.rules.zoo import PerturbationBase, presynaptic, presynaptic_energ
 class WeightPerturbation(PerturbationBase):
     name = "weight_perturbation"
     title = "Weight perturbation"
+    equation = ("ΔW = −η · mean over trials of (L(W + ξ) − L(W)) · ξ / σ²")
+    equation_form = "update"
     description = ("Jiggle every weight at once, watch the loss change, and credit each weight with "
                    "the change times its own jiggle. One trial per step; the update is the running "
                    "average, which tends to the gradient as trials accumulate.")
