@@ -135,8 +135,18 @@ class CompiledGraph:
         return self._fn[nid](values, params)
 
     def predict_all(self, values: Values, params: Params) -> Values:
-        """Every prediction from the given values (not a forward pass: no chaining)."""
-        return {nid: self._fn[nid](values, params) for nid in self.hidden_and_output}
+        """Every prediction from the given values (not a forward pass: no chaining).
+
+        The output has no value variable of its own in the predictive rules (it is its
+        prediction plus the loss), so a vertex that reads the output reads mu_out,
+        detached: the target acts through the loss, and no error flows from the
+        output's children back through the output into its parents."""
+        mus: Values = {}
+        for nid in self.hidden_and_output:
+            mus[nid] = self._fn[nid](values, params)
+            if nid == self.output and nid not in values and self.s.children[nid]:
+                values = {**values, nid: mus[nid].detach()}
+        return mus
 
     def forward(self, inputs: Values, params: Params) -> Values:
         values = dict(inputs)

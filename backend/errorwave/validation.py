@@ -340,8 +340,10 @@ def _check_rule(config: Config, s: Structure, limits: Limits, issues: list[Issue
         settings = rule_cls.Settings.model_validate(settings_raw)
     except ValidationError as err:
         for e in err.errors():
-            issues.append(Issue("rule." + _loc_to_path(tuple(e["loc"])),
-                                f"rule '{config.rule.name}': {e['msg']}", None, str(e["loc"][-1])))
+            loc = tuple(e["loc"])  # empty for a check across fields
+            issues.append(Issue(("rule." + _loc_to_path(loc)) if loc else "rule",
+                                f"rule '{config.rule.name}': {e['msg']}", None,
+                                str(loc[-1]) if loc else None))
         return
     steps = rule_cls.total_steps(settings, s)
     if steps > limits.max_steps:

@@ -1,12 +1,19 @@
-"""Fa-Z-IL (Song et al. 2020; RULES.md §4): Z-IL without an external clock. Each error
-unit's plasticity is gated by phi, open at the step where that error turns nonzero after
-having been zero for the preceding t_d steps (our choice: an elementwise gate, t_d >= 1).
-A prediction period with the output unclamped (all errors zero) comes first."""
+"""Fa-Z-IL (Song et al. 2020): Z-IL without an external clock.
+
+A prediction period with the output unclamped comes first: every error is zero and
+nothing moves. Then the target appears. Plasticity is gated locally: a vertex's synapses
+learn once per example, at the step the top-down (feedback) front reaches it. The front
+is a one-bit tag that travels with the error along each edge: it reaches the output
+when the target is switched on after at least t_d silent steps, and any other vertex
+one step after the first of its children. A unit whose error turns nonzero for another
+reason (bottom-up relaxation after the front has passed, a dead ReLU waking up, a vertex
+with no path to the output) does not open its gate, so Fa-Z-IL makes exactly Z-IL's
+updates on every graph Z-IL runs on.
+"""
 
 from __future__ import annotations
 
-import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from errorwave.rules.base import RuleSettings
 from errorwave.rules.zil import ZIL
@@ -14,21 +21,33 @@ from errorwave.rules.zil import ZIL
 
 class FaZILSettings(RuleSettings):
     t_d: int = Field(default=1, ge=1, le=1000,
-                     description="Steps an error must have been zero before its gate can open")
+                     description="Silent steps the output's error needs before the target's onset "
+                                 "opens the gates")
     prediction_steps: int | None = Field(
         default=None, ge=0, le=100000,
-        description="Steps with the output unclamped first (default: max(t_d, depth))")
+        description="Steps with the output unclamped first (default: max(t_d, depth)); at least t_d")
     steps: int | None = Field(default=None, ge=0, le=100000,
                               description="Last step T (default: prediction steps + depth)")
     gamma: float = Field(default=1.0, gt=0, le=2, description="Inference rate")
+
+    @model_validator(mode="after")
+    def _silence_before_onset(self) -> FaZILSettings:
+        # A shorter prediction period would leave no onset the gate could detect: the
+        # rule would silently never learn.
+        if self.prediction_steps is not None and self.prediction_steps < self.t_d:
+            raise ValueError(f"prediction_steps ({self.prediction_steps}) must be at least t_d "
+                             f"({self.t_d}): the gate opens only after t_d silent steps")
+        return self
 
 
 class FaZIL(ZIL):
     name = "fazil"
     title = "Fa-Z-IL (fully autonomous Z-IL)"
-    description = ("Z-IL whose timing comes from a local gate: a synapse learns at the step its error "
-                   "neuron turns on after t_d silent steps. After a silent prediction period it "
-                   "reproduces Z-IL's schedule.")
+    equation = ("ε_v = v − μ_v;  ΔW_v = η · δ_v · g(x)ᵀ,  δ_v = ε_v ⊙ f′(a_v),   "
+                "once, when v's local gate sees the feedback front")
+    description = ("Z-IL whose timing comes from a local gate: after a silent prediction period the "
+                   "target appears, and each vertex's synapses learn once, at the step the feedback "
+                   "front reaches it. It reproduces Z-IL's updates without a clock.")
     Settings = FaZILSettings
 
     @staticmethod
@@ -44,38 +63,38 @@ class FaZIL(ZIL):
         return cls.prediction_period(settings, structure) + structure.depth
 
     def __init__(self, ctx):
-        # Z-IL's conditions fixed to their defaults; gamma from our settings.
         super().__init__(ctx)
         self.period = self.prediction_period(self.settings, self.graph.s)
-        self.silent = {n: torch.zeros(self.graph.s.sizes[n], dtype=torch.long)
-                       for n in self.graph.hidden_and_output}
         self.state.clamped = self.period == 0
+        self.reached: dict[str, int] = {}  # vertex -> step the feedback front reached it
 
     def evaluate(self):
         self.state.clamped = self.t >= self.period
         return super().evaluate()
 
-    def gates(self, ev) -> dict[str, torch.Tensor]:
-        """phi per error unit: nonzero now, and zero for the preceding t_d steps."""
-        t_d = self.settings.t_d
-        return {n: (ev.errors[n] != 0) & (self.silent[n] >= t_d) for n in self.graph.hidden_and_output}
-
-    def fire(self, ev):
-        g, lr = self.graph, self.settings.lr
-        delta, fired = {}, []
-        for nid, gate in self.gates(ev).items():
-            if nid not in g.param_nodes or not bool(gate.any()):
+    def arriving(self) -> list[str]:
+        """The vertices the front reaches at this step (a readout: nothing is latched)."""
+        g, t = self.graph, self.t
+        if t < self.period:
+            return []
+        arriving = []
+        for n in g.hidden_and_output:
+            if n in self.reached:
                 continue
-            fired.append(nid)
-            mask = gate.to(g.dtype)
-            for k in g.param_keys:
-                if k[0] == nid:
-                    delta[k] = lr * (mask[:, None] if k[1] == "weight" else mask) * ev.param_drive[k]
-        return delta, fired
+            if n == g.output:
+                # The target's onset after the silent period (validated: period >= t_d).
+                arriving.append(n)
+            elif any(self.reached.get(c, t) < t for c in g.s.children[n]):
+                arriving.append(n)
+        return arriving
+
+    def firing_now(self) -> list[str]:
+        arriving = set(self.arriving())
+        return [n for n in self.graph.param_nodes if n in arriving]
 
     def commit(self, ev) -> None:
-        for n in self.silent:
-            self.silent[n] = torch.where(ev.errors[n] != 0, 0, self.silent[n] + 1)
+        for n in self.arriving():
+            self.reached[n] = self.t
 
     def phase(self) -> str:
         return "prediction" if self.t < self.period else "inference"

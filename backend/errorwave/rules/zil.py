@@ -35,6 +35,8 @@ class ZILSettings(RuleSettings):
 class ZIL(Rule):
     name = "zil"
     title = "Z-IL (zero-divergence inference learning)"
+    equation = ("ε_v = v − μ_v, v from the feed-forward values, γ = 1;   "
+                "ΔW_v = η · δ_v · g(x)ᵀ,  δ_v = ε_v ⊙ f′(a_v), only at t = d(v)")
     description = ("Standard PC, unit variances, started at the feed-forward values with a unit step; "
                    "each vertex's parameters change once, when the error front reaches it. "
                    "Exactly backprop on chains; on graphs with paths of different lengths it is not.")
@@ -61,6 +63,10 @@ class ZIL(Rule):
             return self.last
         return self.graph.s.shortest[nid]
 
+    def firing_now(self) -> list[str]:
+        """The parameter vertices whose plasticity fires at this step."""
+        return [n for n in self.graph.param_nodes if self.fires_at(n) == self.t]
+
     def evaluate(self) -> Evaluation:
         """The energy's gradients at the current state, once per step."""
         if self.ev_t != self.t:
@@ -71,7 +77,7 @@ class ZIL(Rule):
     def fire(self, ev: Evaluation) -> tuple[Params, list[str]]:
         """The parameter changes due at step t (from the state before the step)."""
         g, lr = self.graph, self.settings.lr
-        fired = [n for n in g.param_nodes if self.fires_at(n) == self.t]
+        fired = self.firing_now()
         return {k: lr * ev.param_drive[k] for k in g.param_keys if k[0] in fired}, fired
 
     def observe(self) -> Observation:
