@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-python install-frontend install-browser frontend demo test lint schema bench
+.PHONY: install install-python install-frontend install-browser frontend demo test lint schema bench dist
 
 install: install-python install-frontend
 
@@ -14,7 +14,7 @@ $(BIN)/python:
 
 install-python: $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
-	$(BIN)/pip install -q --no-deps -e backend
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 
 install-frontend:
 	@if [ -f frontend/package.json ]; then cd frontend && npm ci --no-audit --no-fund; fi
@@ -33,10 +33,16 @@ schema:
 	$(BIN)/errorwave schema
 
 lint:
-	$(BIN)/ruff check backend tests benchmarks
+	$(BIN)/ruff check backend tests benchmarks setup.py
 
 test: install install-browser frontend lint
 	$(BIN)/pytest -q
+
+# The sdist and the wheel in dist/ (the wheel carries the built page, presets and schemas).
+dist: install frontend
+	rm -rf dist build
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	@ls -l dist
 
 bench:
 	$(BIN)/python benchmarks/engine.py

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from errorwave import package_version
 from errorwave.engine import Engine, to_json
 from errorwave.presets import get_preset
 from errorwave.validation import ConfigInvalid
@@ -116,6 +117,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="errorwave", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"errorwave {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a configuration (a JSON file or preset:ID)")
     run.add_argument("config")

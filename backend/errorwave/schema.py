@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from errorwave.config import json_schema as config_schema
+from errorwave.resources import schema_dir
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "shared" / "schema"
+SCHEMA_DIR = schema_dir()  # shared/schema in a checkout; the package's copy once installed
 
 
 def schemas() -> dict[str, dict[str, Any]]:

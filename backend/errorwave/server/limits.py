@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from errorwave.config import Limits
+from errorwave.resources import web_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -25,7 +26,7 @@ def _default_workers() -> int:
 class Settings:
     # where things live
     data_dir: str = "./data"
-    frontend_dir: str = str(REPO_ROOT / "frontend" / "dist")
+    frontend_dir: str = str(web_dir())  # the wheel's copy, or frontend/dist in a checkout
     # websocket origins allowed besides the server's own (comma list in the env; "*" = any)
     origins: tuple[str, ...] = ()
     # Host names served besides localhost, 127.0.0.1 and [::1] (any port): comma list in the
