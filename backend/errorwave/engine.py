@@ -2,8 +2,8 @@
 
 The engine owns everything rule-independent: the compiled graph and parameters,
 the current example, backprop's reference numbers, the comparison with them, and
-the generic events (error arrived, converged, diverged). Frames are plain dicts
-in the shape of `frames.Frame` (JSON-ready: non-finite numbers become None).
+the generic events (`events.py`) and the frames (`frames.py`, JSON-ready dicts:
+non-finite numbers become None).
 """
 
 from __future__ import annotations
@@ -14,23 +14,27 @@ from typing import Any
 
 import torch
 
-from errorwave import datasets
+import errorwave.datasets as datasets
 from errorwave.config import Config, DatasetData, Limits
-from errorwave.divergence import SegmentComparator, flat
+from errorwave.events import EventMonitor
+from errorwave.frames import Detail, FrameBuilder, nan_to_none
 from errorwave.graph import CompiledGraph, Params
 from errorwave.rules import registry
 from errorwave.rules.base import Context, Example, Observation, Rule
 from errorwave.validation import ConfigInvalid, Issue, Structure, parse_config
 
 SIGN_CONVENTION = "error = value - prediction; tends to -dL/dv (the negative adjoint)"
-CONVERGED_TOL = 1e-12
 
 
 class Engine:
     """One configuration, stepped. Use `step()`, `run()`, `next_example()`, `reset()`."""
 
-    def __init__(self, config: Config | dict | str, limits: Limits | None = None, revision: int = 0):
+    def __init__(self, config: Config | dict | str, limits: Limits | None = None, revision: int = 0,
+                 detail: Detail = "full"):
         self.limits = limits or Limits()
+        # "full" frames carry every update matrix; "lean" ones only the watched vertices'.
+        self.detail: Detail = detail
+        self.watch: set[str] = set()
         raw = config.model_dump(mode="json", exclude_none=True) if isinstance(config, Config) else config
         self.config, self.structure = parse_config(raw, self.limits)
         self.revision = revision
@@ -43,11 +47,7 @@ class Engine:
         self.settings = self.rule_cls.Settings.model_validate(
             self.config.rule.model_dump(exclude={"name"}))
         self.steps = self.rule_cls.total_steps(self.settings, self.structure)
-        g, sizes = self.graph, self.structure.sizes
-        self._node_cmp = SegmentComparator([sizes[n] for n in g.hidden_and_output])
-        self._param_groups = [[k for k in g.param_keys if k[0] == n] for n in g.param_nodes]
-        self._param_cmp = SegmentComparator(
-            [sum(math.prod(self._param_shape(k)) for k in keys) for keys in self._param_groups])
+        self.frames = FrameBuilder(self.graph)
         self.initial_params = self.graph.init_params()
         self.params = {k: v.clone() for k, v in self.initial_params.items()}
         data = self.config.data
@@ -56,11 +56,6 @@ class Engine:
         self.memory: dict[str, Any] = {}
         self.history: list[dict[str, Any]] = []  # one row per finished example
         self._start_example()
-
-    def _param_shape(self, key: tuple[str, str, str]) -> tuple[int, ...]:
-        nid, kind, src = key
-        sizes = self.structure.sizes
-        return (sizes[nid], sizes[src]) if kind == "weight" else (sizes[nid],)
 
     def _example(self) -> Example:
         g, data, dt = self.graph, self.config.data, self.graph.dtype
@@ -84,25 +79,23 @@ class Engine:
         self.feedforward, self.loss, self.adjoint, self.grads = ff, float(loss), adjoint, grads
         lr = self.settings.lr
         self.bp_updates: Params = {k: -lr * v for k, v in grads.items()}
-        # Reference per vertex (-dL/dv) and per parameterised vertex (-lr dL/dtheta, its
-        # parameters in param_keys order), compared in one vectorised pass per frame.
-        self._node_cmp.set_references([-adjoint[n] for n in g.hidden_and_output])
-        self._param_cmp.set_references(
-            [flat([self.bp_updates[k] for k in keys]) for keys in self._param_groups])
+        self.frames.set_references(adjoint, self.bp_updates)
         ctx = Context(g, {k: v.clone() for k, v in self.params.items()}, self.example, ff,
                       self.settings, self.config.seeds.init + self.examples_seen, self.memory)
         self.rule = self.rule_cls(ctx)
         self.t = 0
-        self.halted: dict[str, Any] | None = None
-        self.arrived: set[str] = set()
-        self.converged = False
-        self._prev_errors: torch.Tensor | None = None
+        self.monitor = EventMonitor(g, ff, self.example.target, self.loss)
         self.observation: Observation | None = None
         # Only the current frame is kept (a long example's frames can be large); callers that
         # want the trajectory collect what step()/run() return.
         self._current = self._frame(self.rule.observe())
 
     # ----- stepping ------------------------------------------------------------------------
+    @property
+    def halted(self) -> dict[str, Any] | None:
+        """Where and why the example halted (a `diverged` or `unstable` event), or None."""
+        return self.monitor.halted
+
     @property
     def done(self) -> bool:
         return self.halted is not None or self.t >= self.steps
@@ -202,80 +195,11 @@ class Engine:
         return nan_to_none(snap)
 
     def _frame(self, obs: Observation) -> dict[str, Any]:
-        g = self.graph
         self.observation = obs
-        events = list(obs.events)
-        signals = obs.signals or obs.errors
-        for nid in g.hidden_and_output:
-            if nid not in self.arrived and bool((obs.errors[nid] != 0).any()):
-                self.arrived.add(nid)
-                events.append({"kind": "error_arrived", "node": nid, "t": self.t, "detail": ""})
-        bad = self._first_nonfinite(obs)
-        if bad is not None:
-            nid, what = bad
-            self.halted = {"node": nid, "field": what, "t": self.t}
-            events.append({"kind": "diverged", "node": nid, "t": self.t,
-                           "detail": f"non-finite {what} at node '{nid}' (step {self.t})"})
-        elif self._prev_errors is not None and not self.converged:
-            now = flat([obs.errors[n] for n in g.hidden_and_output])
-            change = float((now - self._prev_errors).abs().max()) if now.numel() else 0.0
-            scale = float(now.abs().max()) if now.numel() else 0.0
-            if change <= CONVERGED_TOL * max(1.0, scale):
-                self.converged = True
-                events.append({"kind": "converged", "node": None, "t": self.t,
-                               "detail": f"errors changed by at most {change:.3g}"})
-        self._prev_errors = flat([obs.errors[n] for n in g.hidden_and_output])
-        div_nodes, total_nodes = self._node_cmp([signals[n] for n in g.hidden_and_output])
-        div_params, total = self._param_cmp(
-            [flat([obs.updates[k] for k in keys]) for keys in self._param_groups])
-        divergence = {
-            "nodes": dict(zip(g.hidden_and_output, div_nodes, strict=True)),
-            "params": dict(zip(g.param_nodes, div_params, strict=True)),
-            "total": total, "total_nodes": total_nodes,
-        }
-        frame = {"type": "frame", "revision": self.revision, "example": self.examples_seen,
-                 "t": self.t, "phase": obs.phase, "nodes": self._node_lists(obs),
-                 "updates": g.nest(obs.updates),
-                 "divergence": divergence, "energy": obs.energy, "events": events,
-                 "readouts": obs.readouts,
-                 "done": self.halted is not None or self.t >= self.steps}
-        return nan_to_none(frame) if bad is not None or not math.isfinite(obs.energy) else frame
-
-    def _node_lists(self, obs: Observation) -> dict[str, dict[str, list[float]]]:
-        """value/prediction/error of every vertex, converted to lists in one go."""
-        g, sizes = self.graph, self.structure.sizes
-        parts = []
-        for nid in g.order:
-            v = obs.values[nid]
-            parts += [v, obs.predictions.get(nid, v), obs.errors.get(nid, torch.zeros_like(v))]
-        numbers = torch.cat([p.reshape(-1) for p in parts]).tolist()
-        out, i = {}, 0
-        for nid in g.order:
-            n = sizes[nid]
-            out[nid] = {"value": numbers[i:i + n], "prediction": numbers[i + n:i + 2 * n],
-                        "error": numbers[i + 2 * n:i + 3 * n]}
-            i += 3 * n
-        return out
-
-    def _first_nonfinite(self, obs: Observation) -> tuple[str, str] | None:
-        """Where a blow-up started: the first vertex in topological order (then the first
-        field) holding a non-finite number."""
-        g = self.graph
-        everything = [*obs.values.values(), *obs.predictions.values(), *obs.errors.values(),
-                      *obs.updates.values()]
-        if math.isfinite(obs.energy) and bool(torch.isfinite(flat(everything)).all()):
-            return None
-        for nid in g.order:
-            for what, table in (("value", obs.values), ("prediction", obs.predictions),
-                                ("error", obs.errors)):
-                if nid in table and not bool(torch.isfinite(table[nid]).all()):
-                    return nid, what
-            for k in g.param_keys:
-                if k[0] == nid and not bool(torch.isfinite(obs.updates[k]).all()):
-                    return nid, "update"
-        if not math.isfinite(obs.energy):
-            return g.output, "energy"
-        return None
+        events = list(obs.events) + self.monitor.check(obs, self.t)
+        meta = {"revision": self.revision, "example": self.examples_seen, "t": self.t,
+                "done": self.halted is not None or self.t >= self.steps}
+        return self.frames.build(obs, meta, events, self.detail, self.watch)
 
     def _history_row(self) -> dict[str, Any]:
         """Training curve row: loss and each layer's angle to backprop's update (degrees)."""
@@ -296,20 +220,14 @@ class Engine:
         return self.frame["divergence"]
 
 
-def nan_to_none(obj: Any) -> Any:
-    """Replace NaN/Inf by None so that the result is valid JSON."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: nan_to_none(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [nan_to_none(v) for v in obj]
-    return obj
-
-
 def to_json(message: dict[str, Any]) -> str:
     """Compact, deterministic JSON (the same configuration gives the same bytes)."""
     return json.dumps(message, separators=(",", ":"), allow_nan=False)
 
 
 __all__ = ["Engine", "Structure", "to_json", "nan_to_none", "SIGN_CONVENTION"]
+
+# Engine.trajectory(): the frames as a tidy pandas DataFrame (errorwave/trajectory.py).
+from errorwave.trajectory import trajectory as _trajectory  # noqa: E402
+
+Engine.trajectory = _trajectory  # type: ignore[attr-defined]
