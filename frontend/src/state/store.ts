@@ -5,9 +5,11 @@ import type { Config, Issue } from "../protocol/config";
 import type { PresetInfo, RuleInfo } from "../protocol/api";
 import type { Frame, Snapshot } from "../protocol/messages";
 import type { SocketStatus } from "../protocol/socket";
+import type { Route } from "../graph/routes";
 
 export type ColorScale = "local" | "layer" | "global";
-export type ColorBy = "error" | "value";
+export type ColorBy = "error" | "value" | "prediction";
+export type DivergenceView = "errors" | "updates";
 export type PanelId = "presets" | "rule" | "editor" | "inspector" | "charts" | "timing";
 export const PANELS: PanelId[] = ["presets", "rule", "editor", "inspector", "charts", "timing"];
 
@@ -25,6 +27,25 @@ export interface Notice {
 export interface XY {
   x: number;
   y: number;
+}
+
+/** One row of the learning curve: per example (or per batch), the same shape either way
+ * (docs/contract.md, "Learning rows"). */
+export interface LearnRow {
+  example: number;
+  index?: number;
+  loss: number | null;
+  angle: Record<string, number | null>;
+  cosine?: number | null;
+  boundary?: Boundary | null;
+}
+
+/** The model's output over a grid of the 2-D input plane, computed by the engine. */
+export interface Boundary {
+  x: number[];
+  y: number[];
+  z: (number | null)[][];
+  points: { x: number; y: number; label: number }[];
 }
 
 export interface State {
@@ -54,6 +75,11 @@ export interface State {
   presenter: boolean;
   hidden: PanelId[];
   positions: Record<string, XY>;
+  positionsAuto: boolean; // positions are the auto-layout's (re-laid out on resize)
+  flip: Record<string, boolean>; // card's band runs right to left (snake layout)
+  routes: Record<string, Route>; // edge id -> how it is routed
+  divergenceView: DivergenceView;
+  learnRows: LearnRow[];
   shareUrl: string | null;
 }
 
@@ -80,6 +106,11 @@ export const initialState: State = {
   presenter: false,
   hidden: [],
   positions: {},
+  positionsAuto: true,
+  flip: {},
+  routes: {},
+  divergenceView: "errors",
+  learnRows: [],
   shareUrl: null,
 };
 

@@ -1,9 +1,11 @@
 // The animation layer. Runs outside React: typed arrays and ONE requestAnimationFrame
-// loop that writes node colours straight to DOM styles and draws, on one canvas overlay,
-// the per-unit strips of every node and the error pulses moving backward along edges.
+// loop that writes node colours, the units' numbers and magnitude bars straight to the
+// DOM, and draws on one canvas overlay the error pulses moving backward along edges.
 // React only registers elements and feeds frames.
 import type { Frame, Snapshot } from "../protocol/messages";
+import { geometry, pointAt, trace, type Route } from "../graph/routes";
 import { divergingColor, scaleDenominators, type ScaleMode } from "./colors";
+import { formatUnit } from "./units";
 
 export interface Box { x: number; y: number; w: number; h: number }
 export interface Viewport { x: number; y: number; zoom: number }
@@ -20,11 +22,11 @@ export interface Shape {
 export interface ShowInput {
   frame: Frame | undefined;
   snapshot: Snapshot | null;
-  by: "error" | "value";
+  by: "error" | "value" | "prediction";
   mode: ScaleMode;
   durationMs: number;
 }
-export interface ScaleInfo { mode: ScaleMode; by: "error" | "value"; max: number }
+export interface ScaleInfo { mode: ScaleMode; by: "error" | "value" | "prediction"; max: number }
 
 const MAX_STRIP_UNITS = 64;
 const DIRTY = -32768; // painted[] marker: repaint this node
@@ -61,10 +63,11 @@ export class WaveAnimator {
   private changing = new Uint8Array(0); // 1 while a node's colours are in transition
   private painted = new Int16Array(0); // last LUT index written per node (-1 = none)
   private els: (HTMLElement | null)[] = [];
-  private strips: (HTMLElement | null)[] = [];
-  private stripBox = new Float32Array(0); // per node: x, y, w, h of the strip inside the node
+  private cells: HTMLElement[][] = []; // per node: its unit cells ([data-unit])
+  private texts: string[][] = []; // per node: the numbers last written (printed in the cells)
   private elById = new Map<string, HTMLElement>();
-  private stripById = new Map<string, HTMLElement>();
+  private routes: Record<string, Route> = {};
+  private edgeRoute: Route[] = [];
   private px = new Float32Array(0);
   private py = new Float32Array(0);
   private pw = new Float32Array(0);
@@ -113,6 +116,8 @@ export class WaveAnimator {
     const total = this.unitOff[n];
     this.group = Int32Array.from(this.ids, (id) => shape.layer[id] ?? -1);
     const edges = shape.edges.filter(([s, t]) => this.index.has(s) && this.index.has(t));
+    this.edgeKeys = edges.map(([s, t]) => `${s}->${t}`);
+    this.edgeRoute = this.edgeKeys.map((k) => this.routes[k] ?? { from: "right", to: "left", lane: null });
     this.edgeSrc = Int32Array.from(edges, ([s]) => this.index.get(s)!);
     this.edgeDst = Int32Array.from(edges, ([, t]) => this.index.get(t)!);
     this.fillFrom = new Float32Array(n);
@@ -131,43 +136,65 @@ export class WaveAnimator {
     this.pw = new Float32Array(n);
     this.ph = new Float32Array(n);
     this.els = this.ids.map((id) => this.elById.get(id) ?? null);
-    this.strips = this.ids.map((id) => this.stripById.get(id) ?? null);
-    this.stripBox = new Float32Array(n * 4);
-    for (let i = 0; i < n; i++) this.measureStrip(i);
+    this.cells = this.ids.map(() => []);
+    this.texts = this.ids.map(() => []);
     this.lastShownT = -1;
   }
 
-  private measureStrip(i: number): void {
-    const el = this.els[i], strip = this.strips[i];
-    if (!el || !strip) {
-      this.stripBox[i * 4 + 2] = 0;
-      return;
-    }
-    // offsets inside the node element (its offsetParent), in unscaled CSS pixels
-    this.stripBox.set([strip.offsetLeft, strip.offsetTop, strip.offsetWidth, strip.offsetHeight], i * 4);
+  private edgeKeys: string[] = [];
+
+  /** How each edge is routed (graph/layout.ts), by edge id "source->target". */
+  setRoutes(routes: Record<string, Route>): void {
+    this.routes = routes;
+    this.edgeRoute = this.edgeKeys.map((k) => routes[k] ?? { from: "right", to: "left", lane: null });
+    this.invalidate();
   }
 
-  attach(id: string, el: HTMLElement, strip: HTMLElement | null): void {
+  /** The node's unit cells, looked up again when React has rendered a different number. */
+  private cellsOf(i: number): HTMLElement[] {
+    const el = this.els[i];
+    if (!el) return [];
+    const want = this.unitOff[i + 1] - this.unitOff[i];
+    let c = this.cells[i];
+    if (c.length !== want || (c.length && !c[0].isConnected)) {
+      c = Array.from(el.querySelectorAll<HTMLElement>("[data-unit]"));
+      this.cells[i] = c;
+      this.writeTexts(i);
+    }
+    return c;
+  }
+
+  private writeTexts(i: number): void {
+    const c = this.cells[i], txt = this.texts[i];
+    if (!c) return;
+    for (let k = 0; k < c.length; k++) {
+      const num = c[k].lastElementChild as HTMLElement | null;
+      if (num && num.className === "ew-num") {
+        const t = txt[k] ?? "";
+        if (num.textContent !== t) num.textContent = t;
+      }
+    }
+  }
+
+  attach(id: string, el: HTMLElement): void {
     this.elById.set(id, el);
-    if (strip) this.stripById.set(id, strip);
     const i = this.index.get(id);
     if (i !== undefined) {
       this.els[i] = el;
-      this.strips[i] = strip;
-      this.measureStrip(i);
+      this.cells[i] = [];
       this.painted[i] = DIRTY;
       this.paintNode(i, true);
+      this.invalidate();
     }
   }
 
   detach(id: string, el: HTMLElement): void {
     if (this.elById.get(id) !== el) return;
     this.elById.delete(id);
-    this.stripById.delete(id);
     const i = this.index.get(id);
     if (i !== undefined) {
       this.els[i] = null;
-      this.strips[i] = null;
+      this.cells[i] = [];
     }
   }
 
@@ -216,8 +243,16 @@ export class WaveAnimator {
       const st = frame?.nodes[id];
       const err = st?.error;
       this.errMax[i] = maxAbs(err);
-      const vec = by === "error" ? err : st?.value ?? snapshot?.feedforward[id];
+      const value = st?.value ?? snapshot?.feedforward[id];
+      const vec = by === "error" ? err : by === "prediction" ? st?.prediction ?? value : value;
       vectors[i] = vec;
+      // an input is clamped to the data: its cells print its value whatever is coloured
+      const shown = snapshot?.graph.nodes[id]?.op === "input" ? value : vec;
+      const units = this.unitOff[i + 1] - this.unitOff[i];
+      const txt: string[] = new Array(units);
+      for (let k = 0; k < units; k++) txt[k] = shown && k < shown.length ? formatUnit(shown[k]) : "";
+      this.texts[i] = txt;
+      this.writeTexts(i);
       vals[i] = maxAbs(vec);
       let sum = 0;
       if (vec) for (let k = 0; k < vec.length; k++) sum += vec[k] ?? NaN;
@@ -316,7 +351,7 @@ export class WaveAnimator {
     el.classList.toggle("ew-nan", Number.isNaN(err));
   }
 
-  /** The node fill (every tick while in transition). */
+  /** The node fill and its unit cells (every tick while in transition). */
   private paintNode(i: number, force: boolean): void {
     const el = this.els[i];
     if (!el) return;
@@ -328,24 +363,16 @@ export class WaveAnimator {
       el.style.setProperty("--ew-ink", Math.abs(v) > 0.6 ? "#fff" : "#111");
     }
     this.painted[i] = q;
-  }
-
-  /** Per-unit strips, drawn on the overlay over each node's strip slot. */
-  private drawStrips(ctx: CanvasRenderingContext2D): void {
-    for (let i = 0; i < this.ids.length; i++) {
-      const bw = this.stripBox[i * 4 + 2];
-      if (this.pw[i] < 0 || !(bw > 0)) continue;
-      const a = this.unitOff[i], b = this.unitOff[i + 1];
-      const units = b - a;
-      if (!units) continue;
-      const x0 = this.px[i] + this.stripBox[i * 4], y0 = this.py[i] + this.stripBox[i * 4 + 1];
-      const bh = this.stripBox[i * 4 + 3];
-      const w = bw / units;
-      const gap = units > 1 && w > 3 ? 1 : 0;
-      for (let k = 0; k < units; k++) {
-        ctx.fillStyle = divergingColor(this.uCur[a + k]);
-        ctx.fillRect(x0 + k * w, y0, w - gap, bh);
-      }
+    const cells = this.cellsOf(i);
+    const a = this.unitOff[i];
+    for (let k = 0; k < cells.length; k++) {
+      const u = this.uCur[a + k];
+      const c = cells[k];
+      const mag = Number.isNaN(u) ? 1 : Math.min(1, Math.abs(u));
+      c.style.background = divergingColor(u);
+      c.style.color = Number.isNaN(u) || mag > 0.55 ? "#fff" : "#111";
+      const bar = c.firstElementChild as HTMLElement | null;
+      if (bar) bar.style.width = `${(100 * mag).toFixed(1)}%`;
     }
   }
 
@@ -361,12 +388,9 @@ export class WaveAnimator {
     for (let i = 0; i < this.ids.length; i++) {
       const b = geo.node(this.ids[i]);
       if (b) {
-        // a node that changed size (font, issues shown) has its strip somewhere else now
-        if (b.w !== this.pw[i] || b.h !== this.ph[i]) this.measureStrip(i);
         this.px[i] = b.x; this.py[i] = b.y; this.pw[i] = b.w; this.ph[i] = b.h;
       } else this.pw[i] = -1;
     }
-    this.drawStrips(ctx);
     const pulses = p < 1 && !this.reduced;
     ctx.lineCap = "round";
     for (let j = 0; j < this.edgeDst.length; j++) {
@@ -374,22 +398,18 @@ export class WaveAnimator {
       if (!(m > 0)) continue;
       const s = this.edgeSrc[j], t = this.edgeDst[j];
       if (this.pw[s] < 0 || this.pw[t] < 0) continue;
-      const sx = this.px[s] + this.pw[s], sy = this.py[s] + this.ph[s] / 2;
-      const tx = this.px[t], ty = this.py[t] + this.ph[t] / 2;
-      const d = tx - sx;
-      const off = d >= 0 ? 0.5 * d : 0.25 * 25 * Math.sqrt(-d);
-      const c1x = sx + off, c2x = tx - off;
+      const g = geometry(
+        { x: this.px[s], y: this.py[s], w: this.pw[s], h: this.ph[s] },
+        { x: this.px[t], y: this.py[t], w: this.pw[t], h: this.ph[t] },
+        this.edgeRoute[j] ?? { from: "right", to: "left", lane: null },
+      );
       ctx.strokeStyle = `rgba(200, 60, 40, ${0.18 + 0.4 * m})`;
       ctx.lineWidth = 1.5 + 9 * m;
-      ctx.beginPath();
-      ctx.moveTo(sx, sy);
-      ctx.bezierCurveTo(c1x, sy, c2x, ty, tx, ty);
+      trace(ctx, g);
       ctx.stroke();
       if (pulses) {
         // the pulse travels backward: from the target (u = 1) to the source (u = 0)
-        const u = 1 - p, iu = 1 - u;
-        const x = iu * iu * iu * sx + 3 * iu * iu * u * c1x + 3 * iu * u * u * c2x + u * u * u * tx;
-        const y = iu * iu * iu * sy + 3 * iu * iu * u * sy + 3 * iu * u * u * ty + u * u * u * ty;
+        const { x, y } = pointAt(g, 1 - p);
         const r = 4 + 10 * m;
         ctx.fillStyle = `rgba(230, 80, 30, ${0.35 + 0.6 * m})`;
         ctx.beginPath();
