@@ -8,7 +8,8 @@ from typing import Any
 
 from errorwave.config import Config, Limits
 from errorwave.engine import Engine, to_json
-from errorwave.validation import ConfigInvalid, Issue, parse_config
+from errorwave.issues import ConfigInvalid, Issue
+from errorwave.validation import parse_config
 
 __all__ = ["Config", "ConfigInvalid", "Engine", "Issue", "Limits", "load_config", "package_version",
            "parse_config", "to_json"]
@@ -34,5 +35,7 @@ def __getattr__(name: str) -> Any:
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a configuration file (JSON); validate it by building an Engine."""
-    return json.loads(Path(path).read_text())
+    """Read a configuration file (JSON) and validate it; raises ConfigInvalid."""
+    raw = json.loads(Path(path).read_text())
+    parse_config(raw)
+    return raw

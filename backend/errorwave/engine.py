@@ -19,9 +19,11 @@ from errorwave.config import Config, DatasetData, Limits
 from errorwave.events import EventMonitor
 from errorwave.frames import Detail, FrameBuilder, nan_to_none
 from errorwave.graph import CompiledGraph, Params
+from errorwave.issues import ConfigInvalid, Issue
 from errorwave.rules import registry
 from errorwave.rules.base import Context, Example, Observation, Rule
-from errorwave.validation import ConfigInvalid, Issue, Structure, parse_config
+from errorwave.structure import Structure
+from errorwave.validation import parse_config
 
 SIGN_CONVENTION = "error = value - prediction; tends to -dL/dv (the negative adjoint)"
 
@@ -152,7 +154,8 @@ class Engine:
             target = target.get(p) if isinstance(target, dict) else None
         if not isinstance(target, dict) or not all(parts):
             raise ConfigInvalid([Issue(path, f"no field '{path}' in the configuration (set takes a "
-                                       "dotted path through objects, e.g. rule.gamma)", None, parts[-1])])
+                                       "dotted path through objects, e.g. rule.gamma)", None, parts[-1],
+                                       "schema")])
         target[parts[-1]] = value
         config, structure = parse_config(raw, self.limits)
         self.revision += 1

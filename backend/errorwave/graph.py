@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from errorwave.config import Config, Node
-from errorwave.validation import Structure
+from errorwave.structure import Structure
 
 # A parameter is named by its vertex and either ("weight", source) or ("bias", "").
 ParamKey = tuple[str, str, str]

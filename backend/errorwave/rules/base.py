@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from errorwave.config import Config
 from errorwave.graph import CompiledGraph, Params, Values
-from errorwave.validation import Structure
+from errorwave.structure import Structure
 
 
 class RuleSettings(BaseModel):

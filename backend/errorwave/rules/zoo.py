@@ -16,7 +16,7 @@ from pydantic import Field
 from errorwave.config import Config
 from errorwave.graph import CompiledGraph, Params, Values, activation_fn
 from errorwave.rules.base import Observation, Rule, RuleSettings
-from errorwave.validation import Structure
+from errorwave.structure import Structure
 
 # Salts so that each rule's fixed random matrices are independent of the forward weights
 # (which are drawn from seeds.init itself) and of each other.
