@@ -15,6 +15,8 @@ from errorwave.rules import registry
 from tests.engine.builders import mlp
 from tests.server.helpers import LiveServer, make_settings
 
+JSON = {"content-type": "application/json"}
+
 
 @pytest.fixture(scope="module")
 def http(server: LiveServer) -> Iterator[httpx.Client]:
@@ -66,7 +68,7 @@ def test_validate(http: httpx.Client) -> None:
     issue = http.post("/api/validate", json=bad).json()["issues"][0]
     assert issue["node"] == "h2" and issue["field"] == "inputs" and "zz" in issue["message"]
     r = http.post("/api/validate", content=b"{nope")
-    assert r.status_code == 422 and "JSON" in r.json()["issues"][0]["message"]
+    assert r.status_code == 400 and r.json()["code"] == "bad_json" and "JSON" in r.json()["message"]
     r = http.post("/api/validate", content=b"{" + b" " * (1 << 20) + b"}")
     assert r.status_code == 413
 
@@ -79,7 +81,7 @@ def test_links_roundtrip_content_addressed_unguessable(http: httpx.Client) -> No
     assert re.fullmatch(r"[A-Za-z0-9_-]{16}", link) and r.json()["url"] == f"/s/{link}"
     # same content (any key order, any spacing): same id
     again = json.dumps(doc, indent=3, sort_keys=True)
-    assert http.post("/api/links", content=again).json()["id"] == link
+    assert http.post("/api/links", content=again, headers=JSON).json()["id"] == link
     other = http.post("/api/links", json={**doc, "view": {"t": 3}}).json()["id"]
     assert other != link
     got = http.get(f"/api/links/{link}").json()
@@ -92,8 +94,9 @@ def test_bad_links(server: LiveServer, http: httpx.Client) -> None:
         assert r.status_code == 404
         if r.headers["content-type"].startswith("application/json"):
             assert r.json().get("code", "unknown_link") == "unknown_link"
-    assert http.post("/api/links", content=b"not json").status_code == 400
-    assert http.post("/api/links", content=b'{"config": {"x": NaN}}').status_code == 400
+    assert http.post("/api/links", content=b"not json", headers=JSON).status_code == 400
+    assert http.post("/api/links", content=b'{"config": {"x": NaN}}',
+                     headers=JSON).status_code == 400
     assert http.post("/api/links", json={"config": {}, "extra": 1}).status_code == 400
     assert http.post("/api/links", json=[1]).status_code == 400
     r = http.post("/api/links", json={"config": {"graph": "tampered"}})

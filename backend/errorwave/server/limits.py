@@ -60,6 +60,7 @@ class Settings:
     messages_per_second: float = 50.0    # client messages, token bucket
     message_burst: int = 100
     max_pending: int = 256               # queued control messages before a client is cut off
+    outbox_bytes: int = 512 << 10        # bytes waiting per client (frames coalesce past it)
     # time
     send_timeout_s: float = 5.0     # one send's deadline; a frame that misses it is dropped
     stall_s: float = 1.0            # sender blocked this long: stop computing frames for it

@@ -1,0 +1,1 @@
+"""The app's routes, one APIRouter per concern; `create_app` (app.py) mounts them."""
