@@ -113,9 +113,9 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
     return Dist(wheel, sdist, time.monotonic() - t0)
 
 
-@pytest.fixture(scope="session")
-def installed(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    base = tmp_path_factory.mktemp("user")
+def install(dist: Dist, base: Path, extras: tuple[str, ...] = (), also: tuple[str, ...] = ()) -> Installed:
+    """The wheel in a fresh venv under `base` that sees only the distributions its metadata
+    requires (with these extras), plus the distributions `also` names (e.g. a kernel)."""
     assert not base.resolve().is_relative_to(ROOT), "the fresh venv must be outside the checkout"
     started = time.monotonic()
     venv = base / "venv"
@@ -130,7 +130,7 @@ def installed(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Installed
     requires = [line.split(":", 1)[1].strip() for line in meta.splitlines()
                 if line.startswith("Requires-Dist:")]
     deps = base / "deps"
-    link_distributions(requirement_closure(requires), deps)
+    link_distributions(requirement_closure(requires, extras) + requirement_closure(list(also)), deps)
     (site / "errorwave-test-deps.pth").write_text(f"{deps}\n")
     proc = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
                            "--no-deps", "--no-index", str(dist.wheel)],
@@ -140,3 +140,16 @@ def installed(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Installed
     work.mkdir()
     return Installed(venv, python, venv / "bin" / "errorwave", work, started,
                      time.monotonic() - started)
+
+
+@pytest.fixture(scope="session")
+def installed(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """`pip install errorwave-*.whl`: the runtime dependencies only."""
+    return install(dist, tmp_path_factory.mktemp("user"))
+
+
+@pytest.fixture(scope="session")
+def installed_notebook(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """`pip install 'errorwave-*.whl[notebook]'` next to a Jupyter kernel (ipykernel)."""
+    return install(dist, tmp_path_factory.mktemp("notebook-user"), extras=("notebook",),
+                   also=("ipykernel",))
