@@ -5,6 +5,7 @@ import { ReactFlowProvider } from "@xyflow/react";
 import { GraphEditor } from "./graph/GraphEditor";
 import { GraphToolbar } from "./graph/GraphToolbar";
 import { Charts } from "./panels/Charts";
+import { FirstRun } from "./panels/FirstRun";
 import { Header } from "./panels/Header";
 import { Inspector } from "./panels/Inspector";
 import { DivergedBadge, LinkErrorNotice, NoticeBanner } from "./panels/Notices";
@@ -60,6 +61,7 @@ export function App() {
       </main>
       {right && (
         <aside className="ew-right">
+          <FirstRun />
           {shown("inspector") && <Inspector showEditor={shown("editor")} />}
           {shown("charts") && <Charts />}
         </aside>

@@ -8,9 +8,11 @@ import { startSession } from "./state/session";
 import { setState } from "./state/store";
 import { openInitialLocation } from "./state/urlSync";
 import { startWaveFeed } from "./wave/feed";
+import { startHonestState } from "./state/honest";
 
 async function boot(): Promise<void> {
   startWaveFeed();
+  startHonestState();
   startSession();
   try {
     const [rules, presets] = await Promise.all([api.rules(), api.presets()]);

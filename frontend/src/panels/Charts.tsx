@@ -2,7 +2,9 @@
 import { useCallback, useState } from "react";
 import type { Data, Layout } from "plotly.js";
 import type { Frame, Metrics, Snapshot } from "../protocol/messages";
-import { getState, useStore } from "../state/store";
+import { stopped } from "../state/honest";
+import { getState, setState, useStore, type DivergenceView } from "../state/store";
+import { num } from "./format";
 import { Plot, type Figure } from "./Plot";
 
 type Metric = keyof Metrics;
@@ -13,15 +15,24 @@ function distance(snapshot: Snapshot | null, id: string): number {
   return snapshot?.graph.nodes[id]?.distance.shortest ?? 1e9;
 }
 
-const baseLayout = (title: string, t: number, yTitle: string): Partial<Layout> => ({
-  title: { text: title, font: { size: 16 } },
-  margin: { l: 56, r: 12, t: 36, b: 96 },
-  height: 300,
-  xaxis: { title: { text: "step t" }, tickformat: "d", nticks: 10, rangemode: "tozero" },
+/** Integer steps on the x axis, never repeated (plotly would print 0 0 0 1 1 1). */
+function stepAxis(maxT: number, scale: number): Partial<Layout["xaxis"]> {
+  const raw = Math.max(1, maxT) / 6;
+  const dtick = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000].find((d) => d >= raw) ?? 10000;
+  return { title: { text: "step t" }, tickmode: "linear", tick0: 0, dtick, tickformat: "d", rangemode: "tozero",
+    tickfont: { size: 13 * scale } } as Partial<Layout["xaxis"]>;
+}
+
+const baseLayout = (title: string, t: number, yTitle: string, maxT: number, scale: number): Partial<Layout> => ({
+  title: { text: title, font: { size: 16 * scale } },
+  margin: { l: 60 * scale, r: 12, t: 36 * scale, b: 60 * scale },
+  height: 300 * scale,
+  xaxis: stepAxis(maxT, scale),
   yaxis: { title: { text: yTitle } },
-  legend: { orientation: "h", y: -0.42, yanchor: "top" },
+  // the legend sits to the right of the plot, clear of the axis title
+  legend: { orientation: "v", x: 1.02, xanchor: "left", y: 1, font: { size: 13 * scale } },
   shapes: [{ type: "line", x0: t, x1: t, yref: "paper", y0: 0, y1: 1, line: { color: "#999", dash: "dot" } }],
-  font: { size: 13 },
+  font: { size: 13 * scale },
 });
 
 function held(frames: (Frame | undefined)[]): Frame[] {
@@ -31,10 +42,31 @@ function held(frames: (Frame | undefined)[]): Frame[] {
 /** When to re-plot: 150 ms after the last change, at least every 2 s while they stream. */
 const TIMING = { quietMs: 150, maxWaitMs: 2000 };
 
-function divergenceFigure(metric: Metric): Figure {
+export const VIEW_TITLE: Record<DivergenceView, string> = {
+  errors: "errors vs −dL/dv",
+  updates: "updates vs backprop",
+};
+
+/** The nodes a view draws: in the configuration on screen (never a deleted one), and for
+ * the updates view only nodes with parameters. */
+export function viewNodes(view: DivergenceView): string[] {
+  const { snapshot, config } = getState();
+  const live = new Set(config?.graph.nodes.map((n) => n.id) ?? []);
+  return (snapshot?.graph.order ?? []).filter((id) => {
+    const n = snapshot?.graph.nodes[id];
+    if (!n || n.op === "input" || !live.has(id)) return false;
+    return view === "errors" || n.has_params;
+  });
+}
+
+function series(f: Frame, view: DivergenceView, id: string): Metrics | undefined {
+  return view === "errors" ? f.divergence.nodes[id] : f.divergence.params[id];
+}
+
+function divergenceFigure(metric: Metric, view: DivergenceView, scale: number): Figure {
   const { frames, snapshot, t } = getState();
   const fs = held(frames);
-  const ids = (snapshot?.graph.order ?? []).filter((id) => snapshot?.graph.nodes[id]?.op !== "input");
+  const ids = viewNodes(view);
   const xs = fs.map((f) => f.t);
   const data: Data[] = [];
   const many = ids.length > MAX_LINES;
@@ -42,7 +74,7 @@ function divergenceFigure(metric: Metric): Figure {
     for (const id of ids) {
       data.push({
         type: "scatter", mode: "lines+markers", name: id, x: xs,
-        y: fs.map((f) => f.divergence.nodes[id]?.[metric] ?? null),
+        y: fs.map((f) => series(f, view, id)?.[metric] ?? null),
       });
     }
   } else {
@@ -50,36 +82,39 @@ function divergenceFigure(metric: Metric): Figure {
     const rows = [...ids].sort((a, b) => distance(snapshot, b) - distance(snapshot, a));
     data.push({
       type: "heatmap", name: "nodes", x: xs, y: rows, yaxis: "y2",
-      z: rows.map((id) => fs.map((f) => f.divergence.nodes[id]?.[metric] ?? null)),
+      z: rows.map((id) => fs.map((f) => series(f, view, id)?.[metric] ?? null)),
       colorscale: "YlOrRd", reversescale: metric === "cosine", showscale: false,
     } as Data);
   }
+  const total = (f: Frame) => (view === "errors" ? f.divergence.total_nodes : f.divergence.total);
   data.push({
-    type: "scatter", mode: "lines", name: "all params", x: xs,
-    y: fs.map((f) => f.divergence.total[metric]), line: { dash: "dash", color: "#222", width: 3 },
+    type: "scatter", mode: "lines", name: view === "errors" ? "all nodes" : "all params", x: xs,
+    y: fs.map((f) => total(f)?.[metric] ?? null), line: { dash: "dash", color: "#222", width: 3 },
   });
   const summary = JSON.stringify(data.map((d) => {
-    const e = d as { z?: unknown[]; y?: unknown[] };
-    return e.z ?? e.y;
+    const e = d as { z?: unknown[]; y?: unknown[]; name?: string };
+    return { name: e.name, y: e.z ?? e.y };
   }));
-  let layout = baseLayout("Divergence from backprop per node", t, metric);
+  const maxT = snapshot?.rule.steps ?? 0;
+  let layout = baseLayout(VIEW_TITLE[view], t, metric, maxT, scale);
   if (many) {
     layout = {
-      ...layout, showlegend: false, margin: { ...layout.margin, b: 44 }, height: 320,
-      yaxis: { title: { text: "all params" }, domain: [0, 0.28] },
+      ...layout, showlegend: false, height: 320 * scale,
+      yaxis: { title: { text: "all" }, domain: [0, 0.28] },
       yaxis2: { domain: [0.36, 1], showticklabels: false, title: { text: "nodes (output on top)" } },
     } as Partial<Layout>;
   }
   return { data, layout, summary };
 }
 
-function energyFigure(): Figure {
-  const { frames, t } = getState();
+function energyFigure(scale: number): Figure {
+  const { frames, t, snapshot } = getState();
   const fs = held(frames);
   const y = fs.map((f) => f.energy);
+  const base = baseLayout("Energy", t, "energy", snapshot?.rule.steps ?? 0, scale);
   return {
     data: [{ type: "scatter", mode: "lines+markers", name: "energy", x: fs.map((f) => f.t), y, line: { color: "#b2182b", width: 3 } }],
-    layout: { ...baseLayout("Energy", t, "energy"), showlegend: false, height: 240, margin: { l: 56, r: 12, t: 36, b: 44 } },
+    layout: { ...base, showlegend: false, height: 240 * scale },
     summary: JSON.stringify(y),
   };
 }
@@ -87,27 +122,74 @@ function energyFigure(): Figure {
 export function DivergenceChart() {
   const frames = useStore((s) => s.frames);
   const t = useStore((s) => s.t);
+  const view = useStore((s) => s.divergenceView);
+  const presenter = useStore((s) => s.presenter);
+  const halted = useStore((s) => stopped(s));
+  const config = useStore((s) => s.config);
   const [metric, setMetric] = useState<Metric>("rel_l2");
-  const build = useCallback(() => divergenceFigure(metric), [metric]);
+  const scale = presenter ? 1.3 : 1;
+  const build = useCallback(() => divergenceFigure(metric, view, scale), [metric, view, scale]);
   return (
-    <div className="ew-chart">
-      <label className="ew-chart-control">
-        metric{" "}
-        <select data-testid="divergence-metric" value={metric} onChange={(e) => setMetric(e.target.value as Metric)}>
-          <option value="rel_l2">relative L2</option>
-          <option value="cosine">cosine</option>
-          <option value="max_abs">max |Δ|</option>
-        </select>
-      </label>
-      <Plot build={build} version={[frames, t, metric]} testid="divergence-chart" {...TIMING} />
+    <div className={`ew-chart${halted ? " ew-stale-chart" : ""}`}>
+      <div className="ew-chart-controls">
+        <label>
+          view{" "}
+          <select data-testid="divergence-view" value={view}
+            onChange={(e) => setState({ divergenceView: e.target.value as DivergenceView })}>
+            <option value="errors">{VIEW_TITLE.errors}</option>
+            <option value="updates">{VIEW_TITLE.updates}</option>
+          </select>
+        </label>
+        <label>
+          metric{" "}
+          <select data-testid="divergence-metric" value={metric} onChange={(e) => setMetric(e.target.value as Metric)}>
+            <option value="rel_l2">relative L2</option>
+            <option value="cosine">cosine</option>
+            <option value="max_abs">max |Δ|</option>
+          </select>
+        </label>
+      </div>
+      <p className="ew-muted ew-chart-help">
+        {view === "errors"
+          ? "Each node's error ε against backprop's −dL/dv at the same step (0 = equal)."
+          : "Each parameter node's update so far against backprop's update (0 = equal)."}
+      </p>
+      <Plot build={build} version={[frames, t, metric, view, scale, config]} testid="divergence-chart" {...TIMING} />
+      <DivergenceReadout view={view} metric={metric} />
     </div>
+  );
+}
+
+/** The numbers at step t, as the server computed them (float64; never recomputed here). */
+function DivergenceReadout({ view, metric }: { view: DivergenceView; metric: Metric }) {
+  const frame = useStore((s) => s.frames[s.t]);
+  useStore((s) => s.config);
+  if (!frame) return null;
+  const ids = viewNodes(view);
+  return (
+    <table className="ew-table ew-readout" data-testid="divergence-readout" data-view={view}>
+      <tbody>
+        <tr>
+          {ids.slice(0, 12).map((id) => <th key={id}>{id}</th>)}
+        </tr>
+        <tr>
+          {ids.slice(0, 12).map((id) => {
+            const v = series(frame, view, id)?.[metric];
+            return <td key={id} data-testid={`readout-${id}`} data-value={v ?? ""}>{num(v)}</td>;
+          })}
+        </tr>
+      </tbody>
+    </table>
   );
 }
 
 export function EnergyChart() {
   const frames = useStore((s) => s.frames);
   const t = useStore((s) => s.t);
-  return <Plot build={energyFigure} version={[frames, t]} testid="energy-chart" {...TIMING} />;
+  const presenter = useStore((s) => s.presenter);
+  const scale = presenter ? 1.3 : 1;
+  const build = useCallback(() => energyFigure(scale), [scale]);
+  return <Plot build={build} version={[frames, t, scale]} testid="energy-chart" {...TIMING} />;
 }
 
 export function Charts() {

@@ -2,10 +2,11 @@
 import { useState } from "react";
 import { share } from "../state/urlSync";
 import { ExportButtons } from "./Export";
-import { PANELS, setState, useStore, type PanelId } from "../state/store";
+import { modified, PANELS, setState, useStore, type PanelId } from "../state/store";
 
 export function Header() {
   const title = useStore((s) => s.config?.title ?? "");
+  const changed = useStore(modified);
   const status = useStore((s) => s.status);
   const presenter = useStore((s) => s.presenter);
   const hidden = useStore((s) => s.hidden);
@@ -30,6 +31,7 @@ export function Header() {
     <header className="ew-header">
       <h1>Errorwave</h1>
       <span className="ew-title" data-testid="config-title">{title}</span>
+      {changed && <span className="ew-modified" data-testid="modified" title="the graph or rule differs from the preset">modified</span>}
       <span className={`ew-status ew-status-${status}`} data-testid="connection" title="server connection">
         {status}
       </span>

@@ -2,8 +2,8 @@
 import type { Metrics } from "../protocol/messages";
 import { nodeById } from "../graph/edits";
 import { NodeForm } from "../graph/NodeForm";
-import { useStore } from "../state/store";
-import { localEquations } from "./equation";
+import { ruleInfo, useStore, type State } from "../state/store";
+import { localEquations, type RuleEquation } from "./equation";
 import { num } from "./format";
 
 function MetricsRow({ name, m }: { name: string; m: Metrics | undefined }) {
@@ -24,6 +24,7 @@ export function Inspector({ showEditor }: { showEditor: boolean }) {
   const t = useStore((s) => s.t);
   const frame = useStore((s) => s.frames[s.t]);
   const node = config && selected ? nodeById(config, selected) : undefined;
+  const rule = useStore((s) => ruleInfo(s, s.snapshot?.rule.name)) as RuleEquation | undefined;
 
   return (
     <section className="ew-panel" data-testid="inspector" aria-label="inspector">
@@ -36,6 +37,7 @@ export function Inspector({ showEditor }: { showEditor: boolean }) {
       {node && config && (
         <>
           <NodeNumbers id={node.id} />
+          <Plasticity id={node.id} />
           <h3>Divergence from backprop</h3>
           <table className="ew-table">
             <thead><tr><th /><th>cosine</th><th>rel L2</th><th>max |Δ|</th></tr></thead>
@@ -44,7 +46,7 @@ export function Inspector({ showEditor }: { showEditor: boolean }) {
               <MetricsRow name="update" m={frame?.divergence.params[node.id]} />
             </tbody>
           </table>
-          {localEquations(node, frame, snapshot, config).map((eq) => (
+          {localEquations(node, frame, snapshot, config, rule).map((eq) => (
             <div key={eq.title} className="ew-equation">
               <h3>{eq.title}</h3>
               <pre>{eq.lines.join("\n")}</pre>
@@ -85,5 +87,25 @@ function NodeNumbers({ id }: { id: string }) {
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** Whether plasticity fired at this step, fired earlier, is still to come, or never will. */
+export function plasticityStatus(s: State, id: string): { kind: string; text: string } {
+  const n = s.snapshot?.graph.nodes[id];
+  if (!n || !n.has_params) return { kind: "none", text: "none (no parameters)" };
+  const fired = (t: number) => s.frames[t]?.events.some((e) => e.kind === "plasticity" && e.node === id) ?? false;
+  if (fired(s.t)) return { kind: "now", text: "fired at this step" };
+  for (let k = s.t - 1; k >= 0; k--) if (fired(k)) return { kind: "earlier", text: `fired at step ${k}` };
+  for (let k = s.t + 1; k < s.frames.length; k++) if (fired(k)) return { kind: "scheduled", text: `scheduled: fires at step ${k}` };
+  return { kind: "scheduled", text: "scheduled: not fired yet in this example" };
+}
+
+function Plasticity({ id }: { id: string }) {
+  const st = JSON.parse(useStore((s) => JSON.stringify(plasticityStatus(s, id)))) as { kind: string; text: string };
+  return (
+    <p className={`ew-plasticity ew-plasticity-${st.kind}`} data-testid="plasticity-status" data-kind={st.kind}>
+      plasticity: <strong>{st.text}</strong>
+    </p>
   );
 }

@@ -15,12 +15,15 @@ export function NoticeBanner() {
   const notice = useStore((s) => s.notice);
   const issues = useStore((s) => s.issues);
   if (!notice && !issues.length) return null;
-  const general = issues.filter((i) => !i.node);
+  // each message once: a node's on its card, a setting's at its field, the rest here
+  const general = issues.filter((i) => !i.node && !i.path.startsWith("rule."));
+  const text = issues.length ? null : notice?.text;
+  if (!text && !general.length) return null;
   return (
-    <div className={`ew-notice ${notice?.kind === "info" ? "" : "ew-error"}`} role="alert" data-testid="notice">
-      {notice && <span data-testid="notice-text">{notice.text}</span>}
-      {general.map((i, k) => <div key={k}>{i.path ? `${i.path}: ` : ""}{i.message}</div>)}
-      {notice && <button aria-label="dismiss" onClick={() => setState({ notice: null })}>×</button>}
+    <div className={`ew-notice ${notice?.kind === "info" && !issues.length ? "" : "ew-error"}`} role="alert" data-testid="notice">
+      {text && <span data-testid="notice-text">{text}</span>}
+      {general.map((i, k) => <div key={k} data-testid="notice-issue">{i.path ? `${i.path}: ` : ""}{i.message}</div>)}
+      <button aria-label="dismiss" onClick={() => setState({ notice: null })}>×</button>
     </div>
   );
 }

@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 import type { RuleInfo, RuleParam } from "../protocol/api";
 import type { Config, RuleSpec } from "../protocol/config";
 import { commitConfig } from "../state/editing";
+import { settingIssues } from "../state/honest";
 import { getState, ruleInfo, useStore } from "../state/store";
 
 function inRange(p: RuleParam, v: unknown): boolean {
@@ -82,6 +83,8 @@ export function RulePanel() {
   const rules = useStore((s) => s.rules);
   const config = useStore((s) => s.config);
   const info = useStore((s) => ruleInfo(s, s.config?.rule.name));
+  const issues = useStore((s) => s.issues);
+  const rejected = settingIssues({ issues } as never);
   if (!config) return null;
   return (
     <section className="ew-panel" data-testid="rule-panel" aria-label="rule">
@@ -104,6 +107,11 @@ export function RulePanel() {
               <label key={p.name} title={p.description}>
                 <span>{p.name}</span>
                 <ParamInput p={p} value={config.rule[p.name]} />
+                {rejected.has(p.name) && (
+                  <small className="ew-field-issue" role="alert" data-testid={`rule-issue-${p.name}`}>
+                    {rejected.get(p.name)} (still running with {String(config.rule[p.name] ?? p.default)})
+                  </small>
+                )}
                 <small>{p.description}</small>
               </label>
             ))}

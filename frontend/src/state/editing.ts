@@ -38,9 +38,10 @@ function scheduleValidate(config: Config, seekTo: number | undefined, delay: num
     try {
       const issues = await api.validate(config);
       if (seq !== validateSeq) return;
+      // each issue is shown once, where it belongs (node, field or banner); while any
+      // stands the live session is stopped (transport disabled, graph dimmed)
       setState({ issues });
       if (issues.length === 0) loadConfig(config, seekTo);
-      else setState({ notice: { kind: "error", text: issues[0].message } });
     } catch (e) {
       if (seq !== validateSeq) return;
       setState({ notice: { kind: "error", text: (e as Error).message } });
@@ -68,7 +69,7 @@ export function redo(): void {
 export async function openPreset(id: string): Promise<void> {
   try {
     const config = await api.preset(id);
-    setState({ linkError: null, selected: null, positions: {} });
+    setState({ linkError: null, selected: null, positions: {}, origin: { id, config }, learnRows: [] });
     commitConfig(config, { immediate: true });
   } catch (e) {
     setState({ notice: { kind: "error", text: `cannot open preset '${id}': ${(e as Error).message}` } });

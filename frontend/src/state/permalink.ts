@@ -58,7 +58,7 @@ export const FIELDS = [
     read: (s: string) => (NODE_ID_PATTERN.test(s) ? s : bad("selected node")),
   } satisfies Field<"selected">,
   enumField("cs", "colorScale", ["local", "layer", "global"], "global"),
-  enumField("cb", "colorBy", ["error", "value"], "error"),
+  enumField("cb", "colorBy", ["error", "value", "prediction"], "error"),
   {
     key: "pm", name: "presenter", default: false,
     write: (v: boolean) => (v ? "1" : "0"),

@@ -80,6 +80,7 @@ export interface State {
   routes: Record<string, Route>; // edge id -> how it is routed
   divergenceView: DivergenceView;
   learnRows: LearnRow[];
+  origin: { id: string; config: Config } | null; // the preset the configuration came from
   shareUrl: string | null;
 }
 
@@ -111,6 +112,7 @@ export const initialState: State = {
   routes: {},
   divergenceView: "errors",
   learnRows: [],
+  origin: null,
   shareUrl: null,
 };
 
@@ -130,4 +132,21 @@ export function currentFrame(s: State = getState()): Frame | undefined {
 
 export function ruleInfo(s: State, name: string | undefined): RuleInfo | undefined {
   return s.rules.find((r) => r.name === name);
+}
+
+/** Canonical JSON (sorted keys, no nulls), to compare configurations by content. */
+function canon(x: unknown): unknown {
+  if (Array.isArray(x)) return x.map(canon);
+  if (x && typeof x === "object") {
+    return Object.fromEntries(Object.keys(x).sort().filter((k) => (x as Record<string, unknown>)[k] !== null && (x as Record<string, unknown>)[k] !== undefined)
+      .map((k) => [k, canon((x as Record<string, unknown>)[k])]));
+  }
+  return x;
+}
+
+/** True when the graph, data or rule on screen differ from the preset they came from. */
+export function modified(s: State): boolean {
+  if (!s.origin || !s.config) return false;
+  const pick = (c: Config) => canon({ graph: c.graph, params: c.params ?? {}, data: c.data, rule: c.rule, seeds: c.seeds ?? null });
+  return JSON.stringify(pick(s.config)) !== JSON.stringify(pick(s.origin.config));
 }

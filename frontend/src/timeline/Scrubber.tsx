@@ -1,5 +1,6 @@
 // A scrubber over t with a tick per event (error arrived, plasticity, converged, diverged).
 import { seek } from "../state/session";
+import { stopped } from "../state/honest";
 import { useStore } from "../state/store";
 
 const TICK_CLASS: Record<string, string> = {
@@ -13,6 +14,7 @@ export function Scrubber() {
   const t = useStore((s) => s.t);
   const frames = useStore((s) => s.frames);
   const steps = useStore((s) => s.snapshot?.rule.steps ?? 0);
+  const halted = useStore((s) => stopped(s));
   const ticks: { t: number; kind: string }[] = [];
   for (const f of frames) {
     if (!f) continue;
@@ -30,6 +32,7 @@ export function Scrubber() {
         max={steps}
         step={1}
         value={t}
+        disabled={halted}
         onChange={(e) => seek(Number(e.target.value))}
       />
       <div className="ew-ticks" aria-hidden="true">

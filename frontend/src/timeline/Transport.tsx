@@ -2,6 +2,7 @@
 import {
   nextExample, reset, runExample, setSpeed, stepBack, stepForward, togglePlay,
 } from "../state/session";
+import { stopped } from "../state/honest";
 import { headT, useStore } from "../state/store";
 
 const SPEEDS = [0.5, 1, 2, 4, 8, 15, 30, 60];
@@ -11,7 +12,9 @@ export function Transport() {
   const speed = useStore((s) => s.speed);
   const t = useStore((s) => s.t);
   const steps = useStore((s) => s.snapshot?.rule.steps ?? 0);
-  const ready = useStore((s) => s.snapshot !== null && s.status === "open");
+  const ready = useStore((s) => s.snapshot !== null && s.status === "open" && !stopped(s));
+  const halted = useStore((s) => stopped(s));
+  const phase = useStore((s) => s.frames[s.t]?.phase);
   const done = useStore((s) => s.frames[headT(s)]?.done === true && s.t >= headT(s));
   const example = useStore((s) => s.snapshot?.example);
   return (
@@ -30,6 +33,12 @@ export function Transport() {
           {SPEEDS.map((s) => <option key={s} value={s}>{s} step/s</option>)}
         </select>
       </label>
+      {phase && phase !== "inference" && (
+        <span className={`ew-phase ew-phase-${phase}`} data-testid="phase" title="the rule's phase at this step">
+          {phase === "nudged-" ? "nudged (−β)" : phase} phase
+        </span>
+      )}
+      {halted && <span className="ew-halted" data-testid="halted">stopped: fix the marked problem</span>}
       <span className="ew-step" data-testid="step-label">
         t = <strong data-testid="current-t">{t}</strong> / {steps}
         {example && <span className="ew-muted"> · example {example.seen ?? example.index}</span>}

@@ -2,6 +2,7 @@
 import { useEffect } from "react";
 import { redo, undo } from "../state/editing";
 import { runExample, seek, stepBack, stepForward, togglePlay } from "../state/session";
+import { stopped } from "../state/honest";
 
 function typing(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -26,6 +27,7 @@ export function useKeyboard(): void {
         return;
       }
       if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if (stopped()) return; // the session on screen is not the configuration being edited
       switch (e.key) {
         case " ":
           e.preventDefault();

@@ -15,10 +15,11 @@ export function Legend() {
   return (
     <div className="ew-legend" data-testid="legend">
       <label>
-        colour by{" "}
+        cards show{" "}
         <select data-testid="color-by" value={colorBy} onChange={(e) => setState({ colorBy: e.target.value as ColorBy })}>
-          <option value="error">error</option>
-          <option value="value">value</option>
+          <option value="error">error ε</option>
+          <option value="value">value v</option>
+          <option value="prediction">prediction μ</option>
         </select>
       </label>
       <label>
@@ -35,6 +36,11 @@ export function Legend() {
         <span>+{range}</span>
         <span className="ew-legend-nan" style={{ background: NAN_COLOR }} title="NaN or Inf" />
         <span>NaN</span>
+      </div>
+      <div className="ew-legend-key" data-testid="legend-key">
+        <span><i className="ew-key-swatch ew-key-ring-swatch" /> error arrived now</span>
+        <span><i className="ew-key-swatch ew-key-pulse-swatch" /> error moving back</span>
+        <span><i className="ew-key-swatch ew-key-bar-swatch" /> |unit|</span>
       </div>
     </div>
   );
