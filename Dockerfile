@@ -1,32 +1,26 @@
-# Errorwave: build the frontend, then run `errorwave serve` on port 8000 with its data
-# (short links) in the /data volume. See docs/server.md.
-
-# ---- frontend -----------------------------------------------------------------------------
-FROM node:22-bookworm-slim AS frontend
-WORKDIR /app/frontend
-COPY frontend/package.json frontend/package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY frontend/ ./
-COPY shared/ /app/shared/
-RUN npm run build
-
-# ---- server -------------------------------------------------------------------------------
+# Errorwave: the wheel that `make dist` builds (and tests/package installs and tests),
+# installed over the pinned dependencies; runs `errorwave serve` on port 8000 with its data
+# (short links) in the /data volume. No Node.js: the page is inside the wheel.
+#
+#   make dist && docker build -t errorwave .      (or: make dist && docker compose up --build)
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     ERRORWAVE_DATA=/data
-WORKDIR /app
-COPY requirements.txt ./
-# The server has no use for CUDA: point this at a CPU-only torch index if you have one.
+# The dependencies at the versions make and CI test (requirements.txt, the lock); the
+# server has no use for CUDA: point this at a CPU-only torch index if you have one.
 ARG PIP_EXTRA_INDEX_URL=""
-RUN PIP_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL" pip install -r requirements.txt
-COPY backend/ backend/
-COPY shared/ shared/
-RUN pip install --no-deps -e backend
-COPY --from=frontend /app/frontend/dist frontend/dist
+COPY requirements.txt /tmp/requirements.txt
+RUN PIP_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL" pip install -r /tmp/requirements.txt
+# Then the wheel itself; `pip check` fails the build if the lock misses one of its ranges.
+COPY dist/ /tmp/dist/
+RUN test "$(ls /tmp/dist/errorwave-*.whl | wc -l)" = 1 \
+    || { echo "dist/ must hold exactly one errorwave wheel: run make dist" >&2; exit 1; }; \
+    pip install --no-deps /tmp/dist/errorwave-*.whl && pip check && rm -rf /tmp/dist /tmp/requirements.txt
 RUN useradd --system --uid 10001 errorwave && mkdir -p /data && chown errorwave /data
 USER errorwave
+WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \

@@ -139,3 +139,18 @@ def test_serves_the_page_presets_and_a_live_session(installed: Installed, tmp_pa
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_the_image_installs_this_wheel_and_no_node() -> None:
+    """The Dockerfile (not built in CI: no container engine) installs dist/'s wheel over
+    the lock, and its build context lets exactly that through."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    steps = [line.split(None, 1) for line in dockerfile.splitlines() if line and line[0].isupper()]
+    assert [s[0] for s in steps if s[0] == "FROM"] == ["FROM"]  # one stage: no frontend build
+    assert "npm " not in dockerfile
+    assert "COPY dist/ /tmp/dist/" in dockerfile
+    assert "pip install --no-deps /tmp/dist/errorwave-*.whl" in dockerfile
+    assert dockerfile.index("-r /tmp/requirements.txt") < dockerfile.index("/tmp/dist/errorwave-")
+    ignore = [line for line in (ROOT / ".dockerignore").read_text().splitlines()
+              if line and not line.startswith("#")]
+    assert ignore[0] == "*" and "!dist/errorwave-*.whl" in ignore and "!requirements.txt" in ignore
