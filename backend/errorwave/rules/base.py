@@ -78,12 +78,15 @@ class Rule(ABC):
     equation: ClassVar[str] = "ΔW_v = η · δ_v · g(x)ᵀ,   δ_v = ε_v ⊙ f′(a_v)"
     equation_form: ClassVar[str] = "delta"
     Settings: ClassVar[type[RuleSettings]] = RuleSettings
+    # The phase shown before the last step and at it (see `phase()`).
+    phases: ClassVar[tuple[str, str]] = ("inference", "update")
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.graph = ctx.graph
         self.settings = ctx.settings
         self.t = 0
+        self.last = self.total_steps(self.settings, self.graph.s)  # T
 
     # ----- what the rule declares ---------------------------------------------------
     @classmethod
@@ -127,10 +130,24 @@ class Rule(ABC):
         """The state at step self.t, including plasticity that fires at t. A pure readout:
         it may cache what it computed for advance(), but it changes no state."""
 
-    @abstractmethod
     def advance(self) -> None:
         """Move from step t to t + 1, whether or not observe() ran at t (scripts and
         benchmarks may step without reading)."""
+        self.move()
+        self.t += 1
+
+    def move(self) -> None:  # noqa: B027 (a hook with a default, not abstract)
+        """Change the rule's own state from step t to t + 1; the base counts the step.
+        Nothing by default: a rule that computed its example up front only reveals it."""
+
+    def phase(self) -> str:
+        return self.phases[0] if self.t < self.last else self.phases[1]
+
+    def plasticity_at_end(self, detail: str) -> list[dict[str, Any]]:
+        """Every parameterised vertex learning at the last step (most rules' schedule)."""
+        if self.t != self.last:
+            return []
+        return [self.plasticity(n, detail) for n in self.graph.param_nodes]
 
     # ----- helpers --------------------------------------------------------------------
     def zeros_like_params(self) -> Params:

@@ -20,19 +20,13 @@ import torch
 from pydantic import Field
 
 from errorwave.graph import Params
-from errorwave.rules.base import Observation, Rule, RuleSettings
-from errorwave.rules.zoo import (
-    angle_deg,
-    chain_problem,
-    fan_bound,
-    generator,
-    in_activation,
-    leaves,
-    out_activation,
-    preactivation,
-    uniform,
-    vjp,
-)
+from errorwave.rules.base import Observation, RuleSettings
+from errorwave.rules.common.angles import angle_deg
+from errorwave.rules.common.autodiff import leaves, vjp
+from errorwave.rules.common.graphs import chain_problem
+from errorwave.rules.common.layers import in_activation, out_activation, preactivation
+from errorwave.rules.common.randomness import fan_bound, generator, uniform
+from errorwave.rules.common.revealed import RevealedRule
 
 
 class DFASettings(RuleSettings):
@@ -43,7 +37,7 @@ class DFASettings(RuleSettings):
                                   description="B_l ~ U(-s/sqrt(n_out), s/sqrt(n_out))")
 
 
-class DirectFeedbackAlignment(Rule):
+class DirectFeedbackAlignment(RevealedRule):
     name = "dfa"
     title = "Direct feedback alignment"
     equation = ("δ_v = f′(a_v) ⊙ B_v e_out (B_v fixed, random);   ΔW_v = η · δ_v · g(x)ᵀ")
@@ -69,7 +63,6 @@ class DirectFeedbackAlignment(Rule):
         self.layers = [n for n in g.order if n != g.inputs[0]]
         self.B = self._feedback()
         self.compute()
-        self.last = self.total_steps(self.settings, g.s)
         out = g.output
         self.feedback_angle = {}
         for nid in self.layers[:-1]:
@@ -129,18 +122,16 @@ class DirectFeedbackAlignment(Rule):
                 self.grads[k] = gr
         self.loss = float(loss.detach())
 
+    def reached(self) -> set[str]:
+        # The output first, then every hidden layer at once (the broadcast).
+        return {self.graph.output} | (set(self.layers[:-1]) if self.t >= 1 else set())
+
     def observe(self) -> Observation:
-        g, lr, t = self.graph, self.settings.lr, self.t
-        done = {g.output} | (set(self.layers[:-1]) if t >= 1 else set())
-        errors = {n: (-self.adjoint[n] if n in done else self.zeros(n)) for n in g.hidden_and_output}
-        updates = {k: (-lr * v if k[0] in done else v * 0) for k, v in self.grads.items()}
-        events = ([self.plasticity(n, "every layer changes once the error is broadcast")
-                   for n in g.param_nodes] if t == self.last else [])
+        g, t = self.graph, self.t
+        errors, updates = self.reveal({n: -self.adjoint[n] for n in g.hidden_and_output}, self.grads)
+        events = self.plasticity_at_end("every layer changes once the error is broadcast")
         phase = "output" if t == 0 and self.last > 0 else "broadcast"
         ff = self.ctx.feedforward
         return Observation(phase, dict(ff), {n: ff[n] for n in g.hidden_and_output}, errors,
                            updates, self.loss, events,
                            readouts={"feedback_angle_deg": self.feedback_angle})
-
-    def advance(self) -> None:
-        self.t += 1

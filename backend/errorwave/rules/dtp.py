@@ -5,7 +5,7 @@ h^_{i-1} = h_{i-1} + g_i(h^_i) - g_i(h_i), which cancels the inverse's reconstru
 
 from __future__ import annotations
 
-from errorwave.rules.targets import TargetPropBase
+from errorwave.rules.common.targets import TargetPropBase
 
 
 class DifferenceTargetProp(TargetPropBase):

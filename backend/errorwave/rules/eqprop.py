@@ -41,16 +41,9 @@ from pydantic import Field
 from errorwave.divergence import compare, flat
 from errorwave.graph import Params, Values
 from errorwave.rules.base import Observation, Rule, RuleSettings
-from errorwave.rules.zoo import (
-    chain_problem,
-    form_b_problem,
-    leaves,
-    out_activation,
-    preactivation,
-    slope,
-    to_vertex_scale,
-    vjp,
-)
+from errorwave.rules.common.autodiff import leaves, vjp
+from errorwave.rules.common.graphs import chain_problem, form_b_problem
+from errorwave.rules.common.layers import out_activation, preactivation, slope, to_vertex_scale
 
 
 class EqPropSettings(RuleSettings):
@@ -112,7 +105,6 @@ class EqProp(Rule):
         self.dE0: Params | None = None
         self.reference: Params | None = None
         self.ff_loss = float(g.loss(ff[g.output], ctx.example.target))
-        self.last = self.total_steps(s, g.s)
 
     # ----- the energy -------------------------------------------------------------------------
     def rates(self, u: Values) -> Values:
@@ -143,7 +135,10 @@ class EqProp(Rule):
         return self.graph.loss(self.rho[out](u[out]), self.ctx.example.target)
 
     def beta_now(self) -> float:
-        s, t = self.settings, self.t
+        return self.beta_at(self.t)
+
+    def beta_at(self, t: int) -> float:
+        s = self.settings
         if t <= s.free_steps:
             return 0.0
         return s.beta if t <= s.free_steps + s.nudged_steps else -s.beta
@@ -234,17 +229,15 @@ class EqProp(Rule):
                            for n in self.layers}
         else:
             predictions = g.predict_all(r, self.ctx.params)
-        events = ([self.plasticity(n, "contrast of the nudged and free equilibria")
-                   for n in g.param_nodes] if t == self.last else [])
+        events = self.plasticity_at_end("contrast of the nudged and free equilibria")
         return Observation(phase, r, predictions, errors, updates, energy, events, signals,
                            readouts=readouts)
 
-    def advance(self) -> None:
+    def move(self) -> None:
         s = self.settings
         if self.t == s.free_steps:
             self.u0 = {n: v.clone() for n, v in self.u.items()}
         if s.symmetric and self.t == s.free_steps + s.nudged_steps:
             self.u_plus = {n: v.clone() for n, v in self.u.items()}
             self.u = {n: v.clone() for n, v in self.u0.items()}
-        self.t += 1
-        self.relax(self.beta_now())
+        self.relax(self.beta_at(self.t + 1))

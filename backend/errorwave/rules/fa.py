@@ -14,8 +14,11 @@ import torch
 from pydantic import Field
 
 from errorwave.graph import Params
-from errorwave.rules.base import Observation, Rule, RuleSettings
-from errorwave.rules.zoo import angle_deg, fan_bound, generator, out_activation, preactivation, uniform
+from errorwave.rules.base import Observation, RuleSettings
+from errorwave.rules.common.angles import angle_deg
+from errorwave.rules.common.layers import out_activation, preactivation
+from errorwave.rules.common.randomness import fan_bound, generator, uniform
+from errorwave.rules.common.revealed import RevealedRule
 
 
 class FASettings(RuleSettings):
@@ -45,7 +48,7 @@ def feedback_matrices(ctx, rule: str = "fa") -> Params:
     return ctx.memory[key]
 
 
-class FeedbackAlignment(Rule):
+class FeedbackAlignment(RevealedRule):
     name = "fa"
     title = "Feedback alignment"
     equation = ("δ_v = f′(a_v) ⊙ Σ_c B_cᵀ δ_c (B fixed, random);   ΔW_v = η · δ_v · g(x)ᵀ")
@@ -53,6 +56,7 @@ class FeedbackAlignment(Rule):
                    "matrices B instead of W^T. The output layer learns exactly as in backprop; "
                    "hidden layers learn once the forward weights come to align with B.")
     Settings = FASettings
+    phases = ("backward", "update")
 
     @classmethod
     def supports_text(cls) -> str:
@@ -66,7 +70,6 @@ class FeedbackAlignment(Rule):
         else:
             self.B = feedback_matrices(ctx)
         self.values, self.loss, self.adjoint, self.grads = self._backward()
-        self.last = self.total_steps(self.settings, g.s)
         self.feedback_angle = {
             nid: angle_deg(torch.cat([self.B[k].reshape(-1) for k in self.B if k[0] == nid]),
                            torch.cat([ctx.params[k].T.reshape(-1) for k in self.B if k[0] == nid]))
@@ -99,17 +102,13 @@ class FeedbackAlignment(Rule):
                   for k, gr in zip(g.param_keys, grads[nv:], strict=True)}
         return {n: v.detach() for n, v in values.items()}, float(loss.detach()), adjoint, pgrads
 
+    def reached(self) -> set[str]:
+        return self.reached_by_depth()
+
     def observe(self) -> Observation:
-        g, t, lr = self.graph, self.t, self.settings.lr
-        done = {n for n in g.hidden_and_output if (g.s.longest[n] or 0) <= t}
-        errors = {n: (-self.adjoint[n] if n in done else self.zeros(n)) for n in g.hidden_and_output}
-        updates = {k: (-lr * v if k[0] in done else v * 0) for k, v in self.grads.items()}
-        events = ([self.plasticity(n, "all parameters change after the backward pass")
-                   for n in g.param_nodes] if t == self.last else [])
-        phase = "backward" if t < self.last else "update"
-        return Observation(phase, dict(self.values), {n: self.values[n] for n in g.hidden_and_output},
+        g = self.graph
+        errors, updates = self.reveal({n: -self.adjoint[n] for n in g.hidden_and_output}, self.grads)
+        events = self.plasticity_at_end("all parameters change after the backward pass")
+        return Observation(self.phase(), dict(self.values), {n: self.values[n] for n in g.hidden_and_output},
                            errors, updates, self.loss, events,
                            readouts={"feedback_angle_deg": self.feedback_angle})
-
-    def advance(self) -> None:
-        self.t += 1

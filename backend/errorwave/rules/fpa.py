@@ -58,7 +58,6 @@ class FPA(Rule):
         self.mu_cat = torch.cat([mus[n].reshape(-1) for n in live]) if live else None
         self.sizes = sizes
         self.x = x0.clone()
-        self.last = self.total_steps(self.settings, g.s)
         self.cached_t = -1  # the step whose J^T eps observe() already computed
 
     def _eps_cat(self, eps_hidden: torch.Tensor) -> torch.Tensor:
@@ -87,19 +86,16 @@ class FPA(Rule):
         errs[g.output] = self.eps_out
         xs = dict(zip(self.hidden, torch.split(self.x, self.sizes), strict=True))
         energy = 0.5 * float(eps.dot(eps) + self.eps_out.dot(self.eps_out))
-        events = ([self.plasticity(n, "update with the errors after T steps") for n in g.param_nodes]
-                  if self.t == self.last else [])
+        events = self.plasticity_at_end("update with the errors after T steps")
         values = {**self.ctx.example.inputs, **xs, g.output: self.muhat[g.output] + self.eps_out}
-        phase = "inference" if self.t < self.last else "update"
-        return Observation(phase, values, self.muhat, errs, updates, energy, events)
+        return Observation(self.phase(), values, self.muhat, errs, updates, energy, events)
 
-    def advance(self) -> None:
+    def move(self) -> None:
         # x_i -= gamma * (eps_i - sum_c J_ci^T eps_c), with the errors of the previous step.
         eps = self.x - self.muhat_flat
         if self.cached_t != self.t:
             self.back = self._values_vjp(eps)
         self.x = self.x - self.settings.gamma * (eps - self.back)
-        self.t += 1
 
     def _values_vjp(self, eps: torch.Tensor) -> torch.Tensor:
         """sum_c J_ci^T eps_c for every hidden vertex: one sweep, no parameter part."""

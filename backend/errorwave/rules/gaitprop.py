@@ -19,8 +19,11 @@ import torch
 from pydantic import Field
 
 from errorwave.graph import Params
-from errorwave.rules.base import Observation, Rule, RuleSettings
-from errorwave.rules.zoo import chain_problem, form_b_problem, leaves, out_activation, slope
+from errorwave.rules.base import Observation, RuleSettings
+from errorwave.rules.common.autodiff import leaves
+from errorwave.rules.common.graphs import chain_problem, form_b_problem
+from errorwave.rules.common.layers import out_activation, slope
+from errorwave.rules.common.revealed import RevealedRule
 
 
 class GaitPropSettings(RuleSettings):
@@ -42,7 +45,7 @@ def off_diagonal_penalty(w: torch.Tensor) -> torch.Tensor:
     return 0.5 * (off ** 2).sum()
 
 
-class GaitProp(Rule):
+class GaitProp(RevealedRule):
     name = "gaitprop"
     title = "GAIT-prop"
     equation = ("ĥ_v = f_above⁻¹((1 − γ) h_above + γ ĥ_above);   ΔW_v = η · ((ĥ_v − v) ⊙ f′(a_v)) · g(x)ᵀ")
@@ -84,7 +87,6 @@ class GaitProp(Rule):
         super().__init__(ctx)
         g = self.graph
         self.layers = [n for n in g.order if n != g.inputs[0]]
-        self.last = self.total_steps(self.settings, g.s)
         self.compute()
 
     def _weight_key(self, nid: str):
@@ -131,24 +133,22 @@ class GaitProp(Rule):
         self.ortho = {nid: float(2 * off_diagonal_penalty(p[self._weight_key(nid)])) ** 0.5
                       for nid in self.layers}
 
+    def reached(self) -> set[str]:
+        """Targets from the top: one more layer each step."""
+        return set(list(reversed(self.layers))[: self.t + 1])
+
     def observe(self) -> Observation:
-        g, lr, t = self.graph, self.settings.lr, self.t
+        g = self.graph
         top = list(reversed(self.layers))
-        done = set(top[: t + 1])
+        done = self.reached()
         ff = self.ctx.feedforward
-        errors = {n: (self.shown[n] if n in done else self.zeros(n)) for n in g.hidden_and_output}
+        errors, updates = self.reveal(self.shown, self.grads)
         values = dict(ff)
         for n in done:
             values[n] = ff[n] + self.shown[n]
-        updates = {k: (-lr * v if k[0] in done else v * 0) for k, v in self.grads.items()}
-        events = ([self.plasticity(n, "every layer learns from its target") for n in g.param_nodes]
-                  if t == self.last else [])
-        phase = "targets" if t < self.last else "update"
-        return Observation(phase, values, {n: ff[n] for n in g.hidden_and_output}, errors, updates,
+        events = self.plasticity_at_end("every layer learns from its target")
+        return Observation(self.phase(), values, {n: ff[n] for n in g.hidden_and_output}, errors, updates,
                            self.loss, events,
                            readouts={"off_diagonal_wwt": self.ortho,
                                      "multiplier": {n: self.settings.gamma ** -top.index(n)
                                                     for n in done}})
-
-    def advance(self) -> None:
-        self.t += 1

@@ -20,8 +20,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from errorwave.rules.base import Observation, Rule, RuleSettings
-from errorwave.rules.predictive import EnergyState
-from errorwave.rules.zoo import presynaptic_energy
+from errorwave.rules.common.layers import presynaptic_energy
+from errorwave.rules.common.predictive import EnergyState
 
 
 class ILProxSettings(RuleSettings):
@@ -65,7 +65,6 @@ class ILProx(Rule):
         self.prox_target = mu + self.kappa * (y - mu)
         self.state = EnergyState(g, ctx.params, ctx.example.inputs, self.prox_target, ff,
                                  dict.fromkeys(g.hidden_and_output, 1.0))
-        self.last = self.total_steps(s, g.s)
         self.ev = None  # evaluation cached by observe() at step ev_t, reused by advance()
         self.ev_t = -1
 
@@ -81,16 +80,13 @@ class ILProx(Rule):
             updates[k] = d / e if e > 0 else d * 0
         scale = self.kappa if self.kappa > 0 else 1.0
         signals = {n: ev.errors[n] / scale for n in g.hidden_and_output}
-        events = ([self.plasticity(n, "normalised update with the relaxed values")
-                   for n in g.param_nodes] if self.t == self.last else [])
-        phase = "inference" if self.t < self.last else "update"
-        return Observation(phase, st.shown_values(ev), ev.predictions, ev.errors, updates,
+        events = self.plasticity_at_end("normalised update with the relaxed values")
+        return Observation(self.phase(), st.shown_values(ev), ev.predictions, ev.errors, updates,
                            ev.energy, events, signals,
                            readouts={"kappa": self.kappa,
                                      "presynaptic_energy": {n: e - s.eps
                                                             for n, e in energies.items()}})
 
-    def advance(self) -> None:
+    def move(self) -> None:
         ev = self.ev if self.ev is not None and self.ev_t == self.t else self.state.evaluate()
         self.state.move_values(ev, self.settings.gamma)
-        self.t += 1

@@ -10,7 +10,9 @@ from __future__ import annotations
 import torch
 
 from errorwave.graph import Params
-from errorwave.rules.zoo import PerturbationBase, leaves, preactivation, vjp
+from errorwave.rules.common.autodiff import leaves, vjp
+from errorwave.rules.common.layers import preactivation
+from errorwave.rules.common.perturbation import PerturbationBase
 
 
 class NodePerturbation(PerturbationBase):

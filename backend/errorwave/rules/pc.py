@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from errorwave.rules.base import Observation, Rule, RuleSettings
-from errorwave.rules.predictive import EnergyState
+from errorwave.rules.common.predictive import EnergyState
 
 
 class PCSettings(RuleSettings):
@@ -35,7 +35,6 @@ class PredictiveCoding(Rule):
         self.state = EnergyState(g, ctx.params, ctx.example.inputs, ctx.example.target,
                                  ctx.feedforward, variances)
         self.scale = s.output_variance if s.scale_lr_by_output_variance else 1.0
-        self.last = self.total_steps(s, g.s)
         self.ev = None
         self.ev_t = -1
 
@@ -46,13 +45,10 @@ class PredictiveCoding(Rule):
         updates = {k: s.lr * self.scale * d for k, d in ev.param_drive.items()}
         # Divergence reads the precision-weighted error on BP's scale: k * eps_i / s_i.
         signals = {n: self.scale * ev.errors[n] / st.variances[n] for n in g.hidden_and_output}
-        events = ([self.plasticity(n, "single update with the relaxed values") for n in g.param_nodes]
-                  if self.t == self.last else [])
-        phase = "inference" if self.t < self.last else "update"
-        return Observation(phase, st.shown_values(ev), ev.predictions, ev.errors, updates,
+        events = self.plasticity_at_end("single update with the relaxed values")
+        return Observation(self.phase(), st.shown_values(ev), ev.predictions, ev.errors, updates,
                            ev.energy, events, signals)
 
-    def advance(self) -> None:
+    def move(self) -> None:
         ev = self.ev if self.ev_t == self.t else self.state.evaluate()
         self.state.move_values(ev, self.settings.gamma)
-        self.t += 1

@@ -3,7 +3,7 @@ approximate inverses g_i. The machinery is in `targets.py`."""
 
 from __future__ import annotations
 
-from errorwave.rules.targets import TargetPropBase
+from errorwave.rules.common.targets import TargetPropBase
 
 
 class TargetProp(TargetPropBase):

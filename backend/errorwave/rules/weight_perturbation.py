@@ -10,7 +10,8 @@ and negated, like every error (tends to -dL/dv)."""
 
 from __future__ import annotations
 
-from errorwave.rules.zoo import PerturbationBase, presynaptic, presynaptic_energy
+from errorwave.rules.common.layers import presynaptic, presynaptic_energy
+from errorwave.rules.common.perturbation import PerturbationBase
 
 
 class WeightPerturbation(PerturbationBase):

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from errorwave.graph import Params
 from errorwave.rules.base import Observation, Rule, RuleSettings
-from errorwave.rules.predictive import EnergyState, Evaluation
+from errorwave.rules.common.predictive import EnergyState, Evaluation
 
 
 class ZILSettings(RuleSettings):
@@ -41,6 +41,7 @@ class ZIL(Rule):
                    "each vertex's parameters change once, when the error front reaches it. "
                    "Exactly backprop on chains; on graphs with paths of different lengths it is not.")
     Settings = ZILSettings
+    phases = ("inference", "inference")  # plasticity is spread over the steps
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -53,7 +54,6 @@ class ZIL(Rule):
             for n in self.state.x:
                 noise = torch.randn(self.state.x[n].shape, generator=gen, dtype=torch.float64)
                 self.state.x[n] = self.state.x[n] + s.init_noise * noise.to(g.dtype)
-        self.last = self.total_steps(s, g.s)
         self.updates = self.zeros_like_params()  # committed by advance()
         self.ev: Evaluation | None = None
         self.ev_t = -1
@@ -88,10 +88,7 @@ class ZIL(Rule):
         return Observation(self.phase(), self.state.shown_values(ev), ev.predictions, ev.errors,
                            updates, ev.energy, events)
 
-    def phase(self) -> str:
-        return "inference"
-
-    def advance(self) -> None:
+    def move(self) -> None:
         st, gamma = self.state, self.settings.gamma
         ev = self.evaluate()
         delta, _ = self.fire(ev)
@@ -104,10 +101,9 @@ class ZIL(Rule):
         else:
             st.move_values(ev, gamma)  # both moves from the state before the step
             self._apply(delta)
-        self.t += 1
 
     def commit(self, ev: Evaluation) -> None:
-        """Hook for rules that keep per-step state (Fa-Z-IL's gate counters)."""
+        """Hook for rules that keep per-step state (Fa-Z-IL's feedback front)."""
 
     def _apply(self, delta: Params) -> None:
         for k, d in delta.items():

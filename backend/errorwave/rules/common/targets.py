@@ -26,7 +26,9 @@ from pydantic import Field
 
 from errorwave.graph import Params, Values
 from errorwave.rules.base import Observation, Rule, RuleSettings
-from errorwave.rules.zoo import chain_problem, fan_bound, generator, leaves, uniform, vjp
+from errorwave.rules.common.autodiff import leaves, vjp
+from errorwave.rules.common.graphs import chain_problem
+from errorwave.rules.common.randomness import fan_bound, generator, uniform
 
 
 class TargetPropSettings(RuleSettings):
@@ -64,7 +66,6 @@ class TargetPropBase(Rule):
         self.layers = [n for n in g.order if n != g.inputs[0]]
         self.below = {n: g.nodes[n].inputs[0] for n in self.layers}
         self.inverses = self._inverses()
-        self.last = self.total_steps(self.settings, g.s)
         self._forward_and_targets()
 
     # ----- the learned inverses ------------------------------------------------------------
@@ -185,7 +186,6 @@ class TargetPropBase(Rule):
                            readouts={"reconstruction": self.reconstruction(),
                                      "eta_hat": s.eta_hat})
 
-    def advance(self) -> None:
-        self.t += 1
-        if self.t == self.last:
+    def move(self) -> None:
+        if self.t + 1 == self.last:
             self.train_inverses()
