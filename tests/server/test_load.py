@@ -217,7 +217,7 @@ def test_a_killed_worker_is_replaced(hygiene: LiveServer) -> None:
         c.send({"type": "step"})
         err = c.error()
         assert err["code"] in ("internal", "not_loaded")
-    wait_for(lambda: pool.workers[0].proc.poll() is None and pool.workers[0].ready.done(),
+    wait_for(lambda: pool.workers[0].proc.poll() is None and pool.workers[0].ready,
              timeout=30, what="a new worker")
     # A new connection: the old one may have been reaped as idle (2 s here) meanwhile.
     with hygiene.client() as c:

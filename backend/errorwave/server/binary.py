@@ -19,8 +19,7 @@ import struct
 from typing import Any
 
 import numpy as np
-
-from errorwave.engine import nan_to_none
+import orjson
 
 MAGIC = b"EWF1"
 Layout = tuple[tuple[tuple[str, ...], tuple[int, ...]], ...]
@@ -48,33 +47,43 @@ def schema_message(layout: Layout, revision: int, example: int) -> dict[str, Any
             "byte_order": "little", "count": offset, "columns": columns}
 
 
-def _flat(frame: dict[str, Any]) -> list[Any]:
-    out: list[Any] = []
-    for st in frame["nodes"].values():
-        out.extend(st["value"])
-        out.extend(st["prediction"])
-        out.extend(st["error"])
-    for up in frame["updates"].values():
-        for w in up["weight"].values():
-            for row in w:
-                out.extend(row)
-        if up.get("bias") is not None:
-            out.extend(up["bias"])
-    return out
+def _column(frame: dict[str, Any], path: tuple[str, ...], shape: tuple[int, ...]) -> Any:
+    """A column's numbers; NaN where the frame lacks it (a frame kept from before a watch)."""
+    try:
+        if path[0] == "nodes":
+            return frame["nodes"][path[1]][path[2]]
+        up = frame["updates"][path[1]]
+        return up["weight"][path[3]] if path[2] == "weight" else up["bias"]
+    except (KeyError, TypeError):
+        return np.full(math.prod(shape), np.nan)
 
 
-def encode(frame: dict[str, Any]) -> bytes:
-    header = {k: v for k, v in frame.items() if k not in ("nodes", "updates")}
+def _block(frame: dict[str, Any], layout: Layout) -> np.ndarray:
+    parts = [_column(frame, path, shape) for path, shape in layout]
     try:
-        head = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
-    except ValueError:  # an overflowing metric the engine let through
-        head = json.dumps(nan_to_none(header), separators=(",", ":"), allow_nan=False).encode()
-    pad = b"\0" * (-(8 + len(head)) % 4)
-    flat = _flat(frame)
-    try:
-        block = np.asarray(flat, dtype="<f4")
+        arrays = [np.asarray(p, dtype=np.float64).reshape(-1) for p in parts]
     except (TypeError, ValueError):  # None stands for a non-finite number
-        block = np.asarray([math.nan if v is None else v for v in flat], dtype="<f4")
+        arrays = [np.asarray(nan_to_none_inverse(p), dtype=np.float64).reshape(-1) for p in parts]
+    with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf
+        return (np.concatenate(arrays) if arrays else np.zeros(0)).astype("<f4")
+
+
+def nan_to_none_inverse(value: Any) -> Any:
+    """None back to NaN, in nested lists."""
+    if value is None:
+        return math.nan
+    if isinstance(value, list):
+        return [nan_to_none_inverse(v) for v in value]
+    return value
+
+
+def encode(frame: dict[str, Any], layout: Layout | None = None) -> bytes:
+    """One binary frame: the header (everything but nodes and updates) as JSON, then the
+    numbers of `layout`'s columns (default: every column the frame has)."""
+    header = {k: v for k, v in frame.items() if k not in ("nodes", "updates")}
+    head = orjson.dumps(header)  # non-finite numbers become null
+    pad = b"\0" * (-(8 + len(head)) % 4)
+    block = _block(frame, layout_of(frame) if layout is None else layout)
     return MAGIC + struct.pack("<I", len(head)) + head + pad + block.tobytes()
 
 
@@ -85,7 +94,7 @@ def decode(data: bytes, schema: dict[str, Any]) -> dict[str, Any]:
     (h,) = struct.unpack("<I", data[4:8])
     frame = json.loads(data[8:8 + h])
     start = 8 + h + (-(8 + h) % 4)
-    block = np.frombuffer(data[start:], dtype="<f4").astype(float)
+    block = np.frombuffer(data[start:], dtype="<f4").astype(float).tolist()
     frame["nodes"], frame["updates"] = {}, {}
     for col in schema["columns"]:
         n = math.prod(col["shape"])

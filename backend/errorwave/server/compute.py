@@ -1,9 +1,12 @@
-"""The compute side: engines of many sessions, stepped on request, frames serialised here.
+"""The compute side: engines of many sessions, stepped on request, frames encoded here.
 
-`Core.handle(request)` never raises: it answers `{"ok": True, "out": [(kind, payload)],
-"state": {...}}` or `{"ok": False, "code", "message", "issues"?}`. A `Core` lives in a worker
-process (`worker_main`), or in one thread when the server runs with `workers=0`.
-Payloads are ready to send: JSON text from `errorwave.engine.to_json`, or binary frames.
+`Core.handle(request)` takes one `rpc` request and never raises: it answers an `rpc.Reply`
+(ok with messages ready to send, or a failure with code and message). A `Core` lives in a
+worker process (`worker_main`), or in one thread when the server runs with `workers=0`.
+Frames on the websocket are lean (docs/server.md): per vertex its value, prediction and
+error, per parameter node the norm of its update and the divergence; full update matrices
+only for the nodes the client watches. Each frame is encoded once per encoding asked for
+(orjson for JSON, float32 columns for binary) and kept as sent for seeking back.
 """
 
 from __future__ import annotations
@@ -14,26 +17,26 @@ import os
 import signal
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 from errorwave import presets
 from errorwave.config import Limits
-from errorwave.engine import Engine, nan_to_none, to_json
+from errorwave.engine import Engine
 from errorwave.server import binary as binfmt
+from errorwave.server import rpc
+from errorwave.server.frameview import FrameView
 from errorwave.validation import ConfigInvalid
 
 log = logging.getLogger("errorwave.compute")
 MAX_TRAINING_ROWS = 1000
-Out = list[tuple[str, Any]]
 
 
-def safe_json(message: dict[str, Any]) -> str:
-    """`to_json`, and where the engine let a non-finite number through (a divergence metric
-    overflowing while the values are still finite), the same with null in its place."""
-    try:
-        return to_json(message)
-    except ValueError:
-        return to_json(nan_to_none(message))
+def dumps(message: Any) -> str:
+    """Compact JSON text; orjson writes non-finite numbers as null."""
+    return orjson.dumps(message).decode()
 
 
 def classify(err: ConfigInvalid) -> str:
@@ -46,37 +49,46 @@ def classify(err: ConfigInvalid) -> str:
     return "invalid_config"
 
 
-def fail(code: str, message: str, issues: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"ok": False, "code": code, "message": message}
-    if issues is not None:
-        out["issues"] = issues
-    return out
-
-
 class Slot:
-    """One session's engine plus the frames of its current example, kept as JSON text."""
+    """One session's engine, what its clients watch, and the frames of its current example
+    as they were sent (for seek back), within `history_bytes`."""
 
     def __init__(self, engine: Engine, history_bytes: int):
         self.engine = engine
-        self.history: OrderedDict[int, str] = OrderedDict()
+        self.view = FrameView(engine)
+        self.watched: tuple[str, ...] = ()
+        self.history: OrderedDict[int, rpc.Payloads] = OrderedDict()
+        self.sent_with: dict[int, tuple[str, ...]] = {}  # watched nodes when it was sent
+        self.layouts: dict[int, binfmt.Layout] = {}  # binary layout when it was sent
         self.history_bytes = history_bytes
         self.kept = 0
 
-    def remember(self, t: int, text: str) -> None:
-        self.history[t] = text
-        self.kept += len(text)
+    def remember(self, t: int, payloads: rpc.Payloads, watched: tuple[str, ...],
+                 layout: binfmt.Layout) -> None:
+        old = self.history.pop(t, None)
+        if old is not None:
+            self.kept -= sum(len(v) for v in old.values())
+        self.history[t] = payloads
+        self.sent_with[t] = watched
+        self.layouts[t] = layout
+        self.kept += sum(len(v) for v in payloads.values())
         while self.kept > self.history_bytes and len(self.history) > 1:
-            old_t = next(iter(self.history))
-            self.kept -= len(self.history.pop(old_t))
+            t_old, dropped = self.history.popitem(last=False)
+            self.sent_with.pop(t_old, None)
+            self.layouts.pop(t_old, None)
+            self.kept -= sum(len(v) for v in dropped.values())
 
     def forget(self) -> None:
         self.history.clear()
+        self.sent_with.clear()
+        self.layouts.clear()
         self.kept = 0
+        self.view.new_example()
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> rpc.State:
         e = self.engine
-        return {"revision": e.revision, "example": e.examples_seen, "t": e.t, "steps": e.steps,
-                "done": e.done, "halted": e.halted}
+        return rpc.State(revision=e.revision, example=e.examples_seen, t=e.t, steps=e.steps,
+                         done=e.done, halted=e.halted)
 
 
 class Core:
@@ -86,124 +98,186 @@ class Core:
         self.chunk_budget = float(settings["chunk_budget_s"])
         self.history_bytes = int(settings["history_bytes"])
         self.slots: dict[str, Slot] = {}
+        # the one handler table: op -> method(slot, request)
+        self.handlers: dict[str, Callable[[Slot, Any], rpc.Reply]] = {
+            "current": self.current, "step": self.step, "frame_at": self.frame_at,
+            "set": self.set_field, "reset": self.reset, "next_example": self.next_example,
+            "watch": self.watch,
+        }
 
     # ----- dispatch ------------------------------------------------------------------------
-    def handle(self, req: dict[str, Any]) -> dict[str, Any]:
-        op, sid, args = req["op"], req.get("sid", ""), req.get("args", {})
+    def handle(self, req: rpc.Ping | rpc.Close | rpc.Open | rpc.Current | rpc.Step | rpc.FrameAt
+               | rpc.SetField | rpc.Reset | rpc.NextExample | rpc.Watch) -> rpc.Reply:
+        cpu = time.thread_time()
         try:
-            if op == "ping":
-                return {"ok": True, "out": [], "state": None}
-            if op == "close":
-                self.slots.pop(sid, None)
-                return {"ok": True, "out": [], "state": None}
-            if op == "open":
-                return self.open(sid, **args)
-            slot = self.slots.get(sid)
-            if slot is None:
-                return fail("not_loaded", "load a configuration or a preset first")
-            return getattr(self, "op_" + op)(slot, **args)
+            res = self._handle(req)
         except ConfigInvalid as err:
-            return fail(classify(err), _summary(err), [i.as_dict() for i in err.issues])
+            res = rpc.fail(classify(err), _summary(err), [i.as_dict() for i in err.issues])
         except Exception as err:  # a bug, not the client's fault: keep serving
-            log.exception("compute op %s failed", op)
-            return fail("internal", f"internal error in '{op}': {type(err).__name__}")
+            log.exception("compute op %s failed", req.op)
+            res = rpc.fail("internal", f"internal error in '{req.op}': {type(err).__name__}")
+        res.cpu_s = time.thread_time() - cpu
+        return res
 
-    # ----- helpers ------------------------------------------------------------------------
-    def _frame_out(self, slot: Slot, frame: dict[str, Any], is_binary: bool, out: Out) -> None:
-        text = safe_json(frame)
-        slot.remember(frame["t"], text)
-        out.append(("frame", binfmt.encode(frame) if is_binary else text))
+    def _handle(self, req: Any) -> rpc.Reply:
+        if isinstance(req, rpc.Ping):
+            return rpc.Reply()
+        if isinstance(req, rpc.Close):
+            self.slots.pop(req.sid, None)
+            return rpc.Reply()
+        if isinstance(req, rpc.Open):
+            return self.open(req)
+        slot = self.slots.get(req.sid)
+        if slot is None:
+            return rpc.fail("not_loaded", "load a configuration or a preset first")
+        return self.handlers[req.op](slot, req)
 
-    def _example_out(self, slot: Slot, is_binary: bool) -> Out:
+    # ----- encoding -----------------------------------------------------------------------
+    def _encode(self, slot: Slot, frame: dict[str, Any], encodings: tuple[str, ...]) -> rpc.Payloads:
+        out: rpc.Payloads = {}
+        for enc in encodings:
+            out[enc] = binfmt.encode(frame, slot.view.layout) if enc == "binary" else dumps(frame)
+        return out
+
+    def _frame_out(self, slot: Slot, encodings: tuple[str, ...], out: rpc.Out) -> None:
+        frame = slot.view.lean(slot.watched)
+        payloads = self._encode(slot, frame, encodings)
+        slot.remember(frame["t"], payloads, slot.watched, slot.view.layout)
+        out.append(("frame", payloads))
+
+    def _schema(self, slot: Slot) -> rpc.Payloads:
+        e = slot.engine
+        return {"json": dumps(binfmt.schema_message(slot.view.layout, e.revision, e.examples_seen))}
+
+    def _example_out(self, slot: Slot, encodings: tuple[str, ...]) -> rpc.Out:
         """Snapshot, schema (binary mode) and frame t=0 of the current example."""
         e = slot.engine
         if len(e.history) > MAX_TRAINING_ROWS:
             del e.history[:-MAX_TRAINING_ROWS]
         slot.forget()
-        out: Out = [("snapshot", safe_json(e.snapshot()))]
-        if is_binary:
-            layout = binfmt.layout_of(e.frame)
-            out.append(("schema", to_json(binfmt.schema_message(layout, e.revision, e.examples_seen))))
-        self._frame_out(slot, e.frame, is_binary, out)
+        slot.view.set_layout(slot.watched)
+        out: rpc.Out = [("snapshot", {"json": dumps(e.snapshot())})]
+        if "binary" in encodings:
+            out.append(("schema", self._schema(slot)))
+        slot.view.record()
+        self._frame_out(slot, encodings, out)
         return out
 
-    def _ok(self, slot: Slot, out: Out, **extra: Any) -> dict[str, Any]:
-        return {"ok": True, "out": out, "state": slot.state(), **extra}
+    def _ok(self, slot: Slot, out: rpc.Out, **extra: Any) -> rpc.Reply:
+        return rpc.Reply(out=out, state=slot.state(), **extra)
 
     # ----- operations -----------------------------------------------------------------------
-    def open(self, sid: str, config: Any = None, preset: str | None = None, revision: int = 0,
-             binary: bool = False) -> dict[str, Any]:
-        if preset is not None:
-            config = presets.get_preset(preset)
+    def open(self, req: rpc.Open) -> rpc.Reply:
+        config: Any = req.config
+        if req.preset is not None:
+            config = presets.get_preset(req.preset)
             if config is None:
-                return fail("unknown_preset", f"no preset {preset[:64]!r}; see GET /api/presets")
-        engine = Engine(config, limits=self.limits, revision=revision)
+                return rpc.fail("unknown_preset", f"no preset {req.preset[:64]!r}; see GET /api/presets")
+        engine = Engine(config, limits=self.limits, revision=req.revision)
         slot = Slot(engine, self.history_bytes)
-        self.slots[sid] = slot  # replaces the previous engine only once the new one is valid
-        return self._ok(slot, self._example_out(slot, binary))
+        old = self.slots.get(req.sid)
+        if old is not None:  # a new configuration keeps what the client watches, where it exists
+            slot.watched = tuple(n for n in old.watched if n in engine.graph.param_nodes)
+        self.slots[req.sid] = slot  # replaces the previous engine only once the new one is valid
+        return self._ok(slot, self._example_out(slot, req.encodings))
 
-    def op_current(self, slot: Slot, binary: bool = False) -> dict[str, Any]:
-        """The snapshot (and schema) again, and the latest frame: after a mode switch."""
+    def current(self, slot: Slot, req: rpc.Current) -> rpc.Reply:
         e = slot.engine
-        out: Out = [("snapshot", safe_json(e.snapshot()))]
-        if binary:
-            layout = binfmt.layout_of(e.frame)
-            out.append(("schema", to_json(binfmt.schema_message(layout, e.revision, e.examples_seen))))
-        out.append(("frame", binfmt.encode(e.frame) if binary else safe_json(e.frame)))
+        out: rpc.Out = [("snapshot", {"json": dumps(e.snapshot())})]
+        if "binary" in req.encodings:
+            out.append(("schema", self._schema(slot)))
+        self._frame_out(slot, req.encodings, out)
         return self._ok(slot, out)
 
-    def op_step(self, slot: Slot, n: int = 1, binary: bool = False) -> dict[str, Any]:
+    def step(self, slot: Slot, req: rpc.Step) -> rpc.Reply:
         e, out = slot.engine, []
-        started = time.perf_counter()
+        budget = self.chunk_budget if req.budget_s is None else req.budget_s
+        started = time.thread_time()
         stepped, slow = 0, None
-        while stepped < n and not e.done:
+        while stepped < req.n and not e.done:
             cpu = time.thread_time()
-            frame = e.step()
-            spent = time.thread_time() - cpu
-            if frame is None:
+            if e.step() is None:
                 break
+            slot.view.record()
             stepped += 1
-            self._frame_out(slot, frame, binary, out)
+            self._frame_out(slot, req.encodings, out)
+            spent = time.thread_time() - cpu  # the encoding counts too
             if spent > self.step_cpu_limit:
                 slow = spent
                 break
-            if time.perf_counter() - started > self.chunk_budget:
+            if time.thread_time() - started > budget:
                 break
         return self._ok(slot, out, stepped=stepped, slow=slow)
 
-    def op_frame_at(self, slot: Slot, t: int, binary: bool = False) -> dict[str, Any]:
-        text = slot.history.get(t)
-        if text is None:
+    def frame_at(self, slot: Slot, req: rpc.FrameAt) -> rpc.Reply:
+        t = req.t
+        kept = slot.history.get(t)
+        if kept is None:
             if t > slot.engine.t:
-                return fail("bad_message", f"step {t} is not computed yet (now at {slot.engine.t})")
-            return fail("limit", f"step {t} is no longer kept on the server (history cap); "
-                        "the client keeps its own history")
-        if binary:
-            return self._ok(slot, [("frame", binfmt.encode(json.loads(text)))])
-        return self._ok(slot, [("frame", text)])
+                return rpc.fail("bad_message", f"step {t} is not computed yet (now at {slot.engine.t})")
+            return rpc.fail("limit", f"step {t} is no longer kept on the server (history cap); "
+                            "the client keeps its own history")
+        if slot.sent_with.get(t) != slot.watched or any(enc not in kept for enc in req.encodings):
+            # sent before a watch or in another encoding: re-encode what was sent, with the
+            # watched nodes' updates from the kept update tensors
+            frame = json.loads(kept["json"]) if "json" in kept else binfmt.decode(
+                kept["binary"], binfmt.schema_message(slot.layouts[t], 0, 0))
+            flat = slot.view.kept.get(t)
+            frame["updates"] = {} if flat is None else slot.view.nested(flat, slot.watched)
+            kept = self._encode(slot, frame, req.encodings)
+            slot.remember(t, kept, slot.watched, slot.view.layout)
+        return self._ok(slot, [("frame", {enc: kept[enc] for enc in req.encodings})])
 
-    def op_set(self, slot: Slot, path: str, value: Any, binary: bool = False) -> dict[str, Any]:
+    def set_field(self, slot: Slot, req: rpc.SetField) -> rpc.Reply:
         try:
-            slot.engine.set(path, value)
+            slot.engine.set(req.path, req.value)
         except (TypeError, KeyError, IndexError):  # the path runs through a list or a scalar
-            issue = {"path": path, "node": None, "field": path.rsplit(".", 1)[-1],
-                     "message": f"no field '{path}' in the configuration"}
-            return fail("invalid_config", issue["message"], [issue])
-        return self._ok(slot, self._example_out(slot, binary))
+            issue = {"path": req.path, "node": None, "field": req.path.rsplit(".", 1)[-1],
+                     "message": f"no field '{req.path}' in the configuration"}
+            return rpc.fail("invalid_config", issue["message"], [issue])
+        slot.view = FrameView(slot.engine)  # a rebuild may change the graph
+        slot.watched = tuple(n for n in slot.watched if n in slot.engine.graph.param_nodes)
+        return self._ok(slot, self._example_out(slot, req.encodings))
 
-    def op_reset(self, slot: Slot, binary: bool = False) -> dict[str, Any]:
+    def reset(self, slot: Slot, req: rpc.Reset) -> rpc.Reply:
         slot.engine.reset()
-        return self._ok(slot, self._example_out(slot, binary))
+        slot.view = FrameView(slot.engine)
+        return self._ok(slot, self._example_out(slot, req.encodings))
 
-    def op_next_example(self, slot: Slot, binary: bool = False) -> dict[str, Any]:
-        """Finish the example (the engine runs its remaining steps), learn, start the next."""
+    def next_example(self, slot: Slot, req: rpc.NextExample) -> rpc.Reply:
+        """Finish the example in chunks of at most `budget_s` CPU (no frames: the client asked
+        to move on), then learn and start the next one."""
         e = slot.engine
+        budget = self.chunk_budget if req.budget_s is None else req.budget_s
+        started = time.thread_time()
+        while not e.done:
+            cpu = time.thread_time()
+            e.step()
+            spent = time.thread_time() - cpu
+            if spent > self.step_cpu_limit:
+                return self._ok(slot, [], slow=spent, finished=False)
+            if not e.done and time.thread_time() - started > budget:
+                return self._ok(slot, [], finished=False)
         if e.next_example() is None:
             h = e.halted or {}
-            return fail("diverged", f"the example diverged at node {h.get('node')!r} (step "
-                        f"{h.get('t')}); reset, set or load to go on")
+            return rpc.fail("diverged", f"the example diverged at node {h.get('node')!r} (step "
+                            f"{h.get('t')}); reset, set or load to go on")
         row = e.history[-1] if e.history else None
-        return self._ok(slot, self._example_out(slot, binary), row=row)
+        return self._ok(slot, self._example_out(slot, req.encodings), row=row)
+
+    def watch(self, slot: Slot, req: rpc.Watch) -> rpc.Reply:
+        """Watch these nodes: their full updates for every kept step of this example (one
+        `updates` message), then (binary) the new schema and the latest frame with them."""
+        known = slot.engine.graph.param_nodes
+        slot.watched = tuple(dict.fromkeys(n for n in req.nodes if n in known))
+        e = slot.engine
+        out: rpc.Out = [("updates", {"json": dumps({
+            "type": "updates", "revision": e.revision, "example": e.examples_seen,
+            "nodes": list(slot.watched), "steps": slot.view.past_updates(slot.watched)})})]
+        slot.view.set_layout(slot.watched)
+        if "binary" in req.encodings:
+            out.append(("schema", self._schema(slot)))
+        return self._ok(slot, out)
 
 
 def _summary(err: ConfigInvalid) -> str:
@@ -229,17 +303,21 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
 
     torch.set_num_threads(1)
     core = Core(settings)
-    conn.send({"rid": 0, "ok": True, "ready": True})
+    # warm up (imports, first-call costs) before saying ready: the first load is then fast
+    core.handle(rpc.Open(sid="warm-up", preset="zil-mlp", encodings=("json", "binary")))
+    core.handle(rpc.Step(sid="warm-up", n=2, encodings=("json", "binary")))
+    core.handle(rpc.Close(sid="warm-up"))
+    conn.send((0, rpc.Reply()))
     while True:
         try:
-            req = conn.recv()
+            msg = conn.recv()
         except (EOFError, OSError):
             break
-        if req is None:
+        if msg is None:
             break
+        rid, req = msg
         res = core.handle(req)
-        res["rid"] = req["rid"]
         try:
-            conn.send(res)
+            conn.send((rid, res))
         except (BrokenPipeError, OSError):
             break

@@ -4,8 +4,10 @@ Rules, so a client that reads slowly (or not at all) never grows the server's me
 - a frame replaces a frame still waiting at the end of the queue;
 - a snapshot starts a new example or revision: it drops every waiting frame, snapshot
   and schema (they belong to an older example and would be stale);
-- other messages (events, errors) are small; past `max_pending` of them, new ones are
-  dropped and counted.
+- other messages (events, errors) are small; past `max_pending` of them, or past
+  `max_bytes` waiting in all, new ones are dropped and counted;
+- frames kept behind events are dropped, oldest first, while the outbox is over
+  `max_bytes` (the newest frame always stays).
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ SUPERSEDED = ("frame", "snapshot", "schema")
 
 
 class Mailbox:
-    def __init__(self, max_pending: int = 256):
+    def __init__(self, max_pending: int = 256, max_bytes: int = 512 << 10):
         self.items: deque[Item] = deque()
         self.max_pending = max_pending
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.dropped = 0
         self._ready = asyncio.Event()
         self._taken = asyncio.Event()
@@ -38,25 +42,48 @@ class Mailbox:
 
     @property
     def pending_bytes(self) -> int:
-        return sum(len(i.payload) for i in self.items)
+        return self.bytes
 
     def put(self, kind: str, payload: str | bytes) -> None:
         items = self.items
         if kind == "frame":
             if items and items[-1].kind == "frame":
+                self.bytes += len(payload) - len(items[-1].payload)
                 items[-1] = Item(kind, payload)
                 self.dropped += 1
+                self._trim()
                 return
         elif kind == "snapshot":
             kept = [i for i in items if i.kind not in SUPERSEDED]
             self.dropped += len(items) - len(kept)
             items.clear()
             items.extend(kept)
-        elif kind != "schema" and len(items) >= self.max_pending:
+            self.bytes = sum(len(i.payload) for i in kept)
+        elif kind != "schema" and (len(items) >= self.max_pending
+                                   or self.bytes + len(payload) > self.max_bytes):
             self.dropped += 1
             return
         items.append(Item(kind, payload))
+        self.bytes += len(payload)
+        if kind == "frame":
+            self._trim()
         self._ready.set()
+
+    def _trim(self) -> None:
+        """Over the byte cap: drop waiting frames, oldest first, but never the newest."""
+        if self.bytes <= self.max_bytes:
+            return
+        frames = [i for i in self.items if i.kind == "frame"][:-1]
+        for old in frames:
+            if self.bytes <= self.max_bytes:
+                break
+            self.items.remove(old)
+            self.bytes -= len(old.payload)
+            self.dropped += 1
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.bytes = 0
 
     def putback(self, item: Item) -> None:
         """An item whose send timed out (nothing was written): first in line again, unless a
@@ -65,6 +92,7 @@ class Mailbox:
             self.dropped += 1
             return
         self.items.appendleft(item)
+        self.bytes += len(item.payload)
         self._ready.set()
 
     def frame_waiting(self) -> bool:
@@ -81,4 +109,6 @@ class Mailbox:
             self._ready.clear()
             await self._ready.wait()
         self._taken.set()
-        return self.items.popleft()
+        item = self.items.popleft()
+        self.bytes -= len(item.payload)
+        return item

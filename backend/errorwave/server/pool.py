@@ -3,10 +3,12 @@
 Threads are no good here: the engine's small-tensor work holds the GIL, and measured on
 2 cores four stepping threads got less done than one. So each worker is a process with
 its own engines (`compute.worker_main`); a session is pinned to the least busy worker.
-Each session has at most one request in flight and a worker answers in arrival order,
-so a heavy session delays the others on its worker by at most one of its steps; a step
-over the CPU cap pauses that session, and a worker silent for `hard_timeout_s` is killed
-and restarted (its sessions get an `internal` error and must load again).
+Requests are typed (`rpc.py`). Each session has at most one request in flight, and each
+worker is fair in CPU time, not in requests: waiting requests go out in order of their
+session's virtual CPU time (start-time fair queuing on the CPU each reply reports), so a
+heavy session slows itself and not its neighbours. A step over the CPU cap pauses that
+session, and a worker silent for `hard_timeout_s` is killed and restarted (its sessions
+get an `internal` error and must load again).
 
 `workers=0` computes in one thread of the server process instead (tests, debugging).
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import itertools
 import json
 import logging
@@ -28,6 +31,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from errorwave.server import rpc
 from errorwave.server.compute import Core
 from errorwave.server.limits import Settings
 
@@ -39,12 +43,63 @@ class WorkerLost(RuntimeError):
 
 
 class _Worker:
-    """Interface: `await call(req)`; `sessions` pinned here."""
+    """Interface: `await call(req)`; `sessions` pinned here. Requests wait in a fair queue;
+    at most `depth` are in the worker at once (two: it never idles between requests)."""
+
+    depth = 2
 
     def __init__(self) -> None:
         self.sessions: set[str] = set()
+        self.waiting: list[tuple[float, int, rpc.Request, asyncio.Future[rpc.Reply]]] = []
+        self.inflight = 0
+        self.seq = itertools.count()
+        self.vtime: dict[str, float] = {}  # CPU seconds used, per session, on a shared clock
+        self.clock = 0.0  # the virtual time of the last request sent
 
-    async def call(self, req: dict[str, Any]) -> dict[str, Any]:  # pragma: no cover
+    async def call(self, req: rpc.Request) -> rpc.Reply:
+        fut: asyncio.Future[rpc.Reply] = asyncio.get_running_loop().create_future()
+        start = max(self.vtime.get(req.sid, 0.0), self.clock)  # no credit for idle time
+        self.vtime[req.sid] = start
+        heapq.heappush(self.waiting, (start, next(self.seq), req, fut))
+        self._pump()
+        try:
+            res = await fut
+        finally:
+            if fut.cancelled():
+                self._drop(fut)
+        self.vtime[req.sid] = self.vtime.get(req.sid, self.clock) + res.cpu_s
+        return res
+
+    def _drop(self, fut: asyncio.Future[rpc.Reply]) -> None:
+        kept = [w for w in self.waiting if w[3] is not fut]
+        if len(kept) != len(self.waiting):
+            self.waiting = kept
+            heapq.heapify(self.waiting)
+
+    def _pump(self) -> None:
+        while self.waiting and self.inflight < self.depth:
+            start, _, req, fut = heapq.heappop(self.waiting)
+            if fut.done():
+                continue
+            self.clock = max(self.clock, start)
+            self.inflight += 1
+            self._dispatch(req, fut)
+
+    def _finished(self) -> None:
+        self.inflight = max(0, self.inflight - 1)
+        self._pump()
+
+    def forget(self, sid: str) -> None:
+        self.vtime.pop(sid, None)
+
+    def fail_all(self, err: Exception) -> None:
+        waiting, self.waiting = self.waiting, []
+        self.inflight = 0
+        for *_, fut in waiting:
+            if not fut.done():
+                fut.set_exception(err)
+
+    def _dispatch(self, req: rpc.Request, fut: asyncio.Future[rpc.Reply]) -> None:  # pragma: no cover
         raise NotImplementedError
 
     async def start(self) -> None:  # pragma: no cover
@@ -53,11 +108,17 @@ class _Worker:
     async def stop(self) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    @property
+    def ready(self) -> bool:
+        return True
+
     def check(self, now: float) -> None:
         """Called by the watchdog."""
 
 
 class ThreadWorker(_Worker):
+    depth = 1
+
     def __init__(self, settings: Settings):
         super().__init__()
         self.core = Core(settings.as_dict())
@@ -66,8 +127,21 @@ class ThreadWorker(_Worker):
     async def start(self) -> None:
         pass
 
-    async def call(self, req: dict[str, Any]) -> dict[str, Any]:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, self.core.handle, req)
+    def _dispatch(self, req: rpc.Request, fut: asyncio.Future[rpc.Reply]) -> None:
+        done = asyncio.get_running_loop().run_in_executor(self.executor, self.core.handle, req)
+
+        def finish(f: asyncio.Future[rpc.Reply]) -> None:
+            self._finished()
+            if fut.done():
+                return
+            if f.cancelled():
+                fut.cancel()
+            elif f.exception() is not None:
+                fut.set_exception(f.exception())  # type: ignore[arg-type]
+            else:
+                fut.set_result(f.result())
+
+        done.add_done_callback(finish)
 
     async def stop(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -79,13 +153,18 @@ class ProcessWorker(_Worker):
         self.index = index
         self.settings = settings
         self.ids = itertools.count(1)
-        self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.pending: dict[int, asyncio.Future[rpc.Reply]] = {}
         self.last_progress = time.monotonic()
         self.generation = 0
         self.stopping = False
         self.proc: Any = None
-        self.ready: asyncio.Future[dict[str, Any]] | None = None
+        self.started: asyncio.Future[rpc.Reply] | None = None
         self.restarting: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.started is not None and self.started.done() and not (
+            self.restarting is not None and not self.restarting.done())
 
     async def start(self) -> None:
         """A fresh interpreter (not multiprocessing's spawn, which re-imports the caller's
@@ -101,8 +180,8 @@ class ProcessWorker(_Worker):
         reader, self.writer = await asyncio.open_unix_connection(sock=ours, limit=1 << 20)
         self.generation += 1
         self.last_progress = time.monotonic()
-        self.ready = asyncio.get_running_loop().create_future()
-        self.pending[0] = self.ready
+        self.started = asyncio.get_running_loop().create_future()
+        self.pending[0] = self.started
         self.reading = asyncio.create_task(self._read(reader, self.generation))
 
     async def _read(self, reader: asyncio.StreamReader, gen: int) -> None:
@@ -111,23 +190,26 @@ class ProcessWorker(_Worker):
                 (size,) = struct.unpack("!i", await reader.readexactly(4))
                 if size == -1:
                     (size,) = struct.unpack("!Q", await reader.readexactly(8))
-                self._resolve(pickle.loads(await reader.readexactly(size)))
+                rid, reply = pickle.loads(await reader.readexactly(size))
+                self._resolve(rid, reply)
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             pass
         finally:
             self._lost(gen)
 
-    def _write(self, req: dict[str, Any] | None) -> None:
-        data = pickle.dumps(req, protocol=pickle.HIGHEST_PROTOCOL)
+    def _write(self, msg: Any) -> None:
+        data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
         head = struct.pack("!i", len(data)) if len(data) <= 0x7FFFFFFF else \
             struct.pack("!i", -1) + struct.pack("!Q", len(data))
         self.writer.write(head + data)
 
-    def _resolve(self, msg: dict[str, Any]) -> None:
+    def _resolve(self, rid: int, reply: rpc.Reply) -> None:
         self.last_progress = time.monotonic()
-        fut = self.pending.pop(msg.get("rid", -1), None)
+        fut = self.pending.pop(rid, None)
+        if rid != 0:
+            self._finished()
         if fut is not None and not fut.done():
-            fut.set_result(msg)
+            fut.set_result(reply)
 
     def _lost(self, gen: int) -> None:
         if gen != self.generation:
@@ -136,6 +218,7 @@ class ProcessWorker(_Worker):
         for fut in pending.values():
             if not fut.done():
                 fut.set_exception(WorkerLost("the worker stopped"))
+        self.fail_all(WorkerLost("the worker stopped"))
         with contextlib.suppress(OSError, RuntimeError):
             self.writer.close()
         if self.proc is not None and self.proc.poll() is None:
@@ -143,6 +226,7 @@ class ProcessWorker(_Worker):
         if self.proc is not None:  # reap it without blocking the loop
             asyncio.get_running_loop().run_in_executor(None, self.proc.wait)
         lost, self.sessions = self.sessions, set()
+        self.vtime.clear()
         if not self.stopping:
             log.warning("worker %d stopped (%d sessions lost); restarting", self.index, len(lost))
             self.restarting = asyncio.get_running_loop().create_task(self.start())
@@ -152,25 +236,29 @@ class ProcessWorker(_Worker):
         if not task.cancelled() and task.exception() is not None:
             log.error("worker %d could not restart", self.index, exc_info=task.exception())
 
-    async def call(self, req: dict[str, Any]) -> dict[str, Any]:
+    async def call(self, req: rpc.Request) -> rpc.Reply:
         if self.stopping:
             raise WorkerLost("the server is stopping")
         if self.restarting is not None and not self.restarting.done():
             await asyncio.shield(self.restarting)  # write to the new process, not the dead one
+        return await super().call(req)
+
+    def _dispatch(self, req: rpc.Request, fut: asyncio.Future[rpc.Reply]) -> None:
         rid = next(self.ids)
-        req["rid"] = rid
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        if not self.pending:
+        if not self.pending or list(self.pending) == [0]:
             self.last_progress = time.monotonic()
         self.pending[rid] = fut
-        self._write(req)
         try:
-            return await fut
-        finally:
+            self._write((rid, req))
+        except (OSError, RuntimeError) as err:
             self.pending.pop(rid, None)
+            self._finished()
+            if not fut.done():
+                fut.set_exception(WorkerLost(f"the worker is gone: {err}"))
 
     def check(self, now: float) -> None:
-        if self.pending and now - self.last_progress > self.settings.hard_timeout_s \
+        busy = any(rid != 0 for rid in self.pending)
+        if busy and now - self.last_progress > self.settings.hard_timeout_s \
                 and self.proc is not None and self.proc.poll() is None:
             log.warning("worker %d silent for %.1f s: killing it", self.index,
                         now - self.last_progress)
@@ -205,8 +293,16 @@ class ComputePool:
 
     @property
     def ready(self) -> bool:
-        return all(w.ready is None or w.ready.done() for w in self.workers
-                   if isinstance(w, ProcessWorker))
+        """Every worker has imported torch and warmed up (the first `load` is fast)."""
+        return all(w.ready for w in self.workers)
+
+    async def wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.ready:
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     async def _watch(self) -> None:
         while True:
@@ -220,7 +316,8 @@ class ComputePool:
         worker.sessions.add(sid)
         self.where[sid] = worker
 
-    async def call(self, sid: str, op: str, **args: Any) -> dict[str, Any]:
+    async def call(self, req: rpc.Request) -> rpc.Reply:
+        sid = req.sid
         worker = self.where.get(sid)
         if worker is None or sid not in worker.sessions:  # its worker was restarted
             if worker is not None:
@@ -229,7 +326,7 @@ class ComputePool:
                 raise WorkerLost("the worker holding this session stopped")
             self.assign(sid)
             worker = self.where[sid]
-        return await worker.call({"op": op, "sid": sid, "args": args})
+        return await worker.call(req)
 
     async def release(self, sid: str) -> None:
         worker = self.where.pop(sid, None)
@@ -237,7 +334,8 @@ class ComputePool:
             return
         worker.sessions.discard(sid)
         with contextlib.suppress(WorkerLost, RuntimeError):
-            await worker.call({"op": "close", "sid": sid, "args": {}})
+            await worker.call(rpc.Close(sid=sid))
+        worker.forget(sid)
 
     async def stop(self) -> None:
         if self._watchdog is not None:

@@ -95,8 +95,16 @@ class NextExample(_Strict):
     type: Literal["next_example"]
 
 
+class Watch(_Strict):
+    """Full update matrices for these parameter nodes in every frame (lean frames carry only
+    their norms); answered by an `updates` message with every kept step of the example."""
+
+    type: Literal["watch"]
+    nodes: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=16)
+
+
 ClientMessage = Annotated[
-    Hello | Load | Step | RunExample | Play | Pause | Seek | Set | Reset | NextExample,
+    Hello | Load | Step | RunExample | Play | Pause | Seek | Set | Reset | NextExample | Watch,
     Field(discriminator="type"),
 ]
 _client = TypeAdapter(ClientMessage)
@@ -129,7 +137,8 @@ def parse_client(text: str | bytes) -> BaseModel:
         errors = err.errors(include_url=False)
         first = errors[0]
         if first["type"] == "json_invalid":
-            raise BadMessage("bad_json", f"not valid JSON: {clip(str(first['ctx'].get('error', '')), 120)}") from None
+            reason = clip(str(first["ctx"].get("error", "")), 120)
+            raise BadMessage("bad_json", f"not valid JSON: {reason}") from None
         if first["type"] == "model_attributes_type" or first["type"] == "model_type":
             raise BadMessage("bad_message", "a message is a JSON object with a 'type'") from None
         if first["type"] == "union_tag_not_found":
@@ -242,6 +251,21 @@ class Frame(_Open):
     events: list[FrameEvent]
     readouts: dict[str, Any] = Field(default_factory=dict)
     done: bool
+    lean: bool = Field(default=False, description="Websocket frames: `updates` only for the "
+                       "watched nodes, `update_norms` for all")
+    update_norms: dict[str, float | None] | None = Field(
+        default=None, description="Per parameter node: the norm of its cumulative update")
+
+
+class Updates(_Open):
+    """The answer to `watch`: the watched nodes' full updates at every step of the current
+    example still kept on the server (keys of `steps` are the steps t, as strings)."""
+
+    type: Literal["updates"]
+    revision: int
+    example: int
+    nodes: list[str]
+    steps: dict[str, dict[str, NodeParams]]
 
 
 class Column(_Open):
@@ -282,11 +306,11 @@ class Error(_Open):
     issues: list[Issue] | None = None
 
 
-ServerMessage = Annotated[Welcome | Snapshot | Frame | Schema | Event | Error,
+ServerMessage = Annotated[Welcome | Snapshot | Frame | Schema | Updates | Event | Error,
                           Field(discriminator="type")]
 
 _TYPES = ("hello", "load", "step", "run_example", "play", "pause", "seek", "set", "reset",
-          "next_example")
+          "next_example", "watch")
 
 
 class Protocol(BaseModel):

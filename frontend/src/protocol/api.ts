@@ -45,12 +45,20 @@ export class ApiError extends Error {
   }
 }
 
+const STARTING_TRIES = 60;
+
 async function request<T>(url: string, init?: RequestInit): Promise<T> {
   let res: Response;
-  try {
-    res = await fetch(url, init);
-  } catch {
-    throw new ApiError(`cannot reach the server (${url})`, 0);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await fetch(url, init);
+    } catch {
+      throw new ApiError(`cannot reach the server (${url})`, 0);
+    }
+    // 503 {"status": "starting"}: the server's workers are warming up; wait as it says
+    if (res.status !== 503 || attempt >= STARTING_TRIES) break;
+    const wait = Number(res.headers.get("Retry-After") ?? "1");
+    await new Promise((r) => setTimeout(r, 1000 * Math.min(5, Math.max(0.2, wait || 1))));
   }
   let body: unknown = null;
   try {

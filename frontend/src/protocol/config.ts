@@ -1,4 +1,7 @@
-// Configuration v1, as in docs/contract.md and shared/schema/config.schema.json.
+// Configuration v1, as in docs/contract.md and shared/schema/config.schema.json (checked
+// against the types generated from it at compile time, at the end of this file).
+import type { Assert, Covers } from "./checks";
+import type * as G from "./generated/config";
 
 export const ELEMENTWISE_OPS = [
   "identity", "tanh", "sigmoid", "relu", "leaky_relu", "softplus",
@@ -83,3 +86,12 @@ export interface Issue {
 export function isExplicitData(d: Data): d is ExplicitData {
   return (d as ExplicitData).input !== undefined;
 }
+
+export type ConfigSchemaChecks = [
+  Assert<Covers<Config, G.ConfigSchema>>,
+  Assert<Covers<GraphNode, G.Node>>,
+  Assert<Covers<Graph, G.Graph>>,
+  Assert<Covers<ExplicitData, G.ExplicitData>>,
+  Assert<Covers<DatasetData, G.DatasetData>>,
+  Assert<Covers<RuleSpec, G.RuleSpec>>,
+];

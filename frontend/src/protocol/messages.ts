@@ -1,5 +1,9 @@
-// Snapshot, frame and websocket messages, as in docs/contract.md.
+// Snapshot, frame and websocket messages, as in docs/contract.md. What the page sends is
+// generated from shared/schema (generated/protocol.ts); the server messages are written
+// out here for readability and checked against the generated ones at compile time.
 import type { Config, Issue, Matrix, Vector } from "./config";
+import type { Assert, Covers } from "./checks";
+import type * as G from "./generated/protocol";
 
 export const PROTO = 1;
 
@@ -78,11 +82,37 @@ export interface Frame {
   events: FrameEvent[];
   readouts?: Record<string, unknown>;
   done: boolean;
+  /** Lean frames (the websocket): `updates` holds only the watched nodes; every parameter
+   * node's update norm is here. */
+  lean?: boolean;
+  update_norms?: Record<string, number | null>;
+}
+
+/** Sent in binary mode after every snapshot and watch: the float32 columns of the binary
+ * frames that follow. */
+export interface FrameSchema {
+  type: "schema";
+  revision: number;
+  example: number;
+  dtype: "float32";
+  byte_order: "little";
+  count: number;
+  columns: { path: string[]; offset: number; shape: number[] }[];
+}
+
+/** The answer to `watch`: the watched nodes' full updates at every kept step (keys: t). */
+export interface UpdatesMessage {
+  type: "updates";
+  revision: number;
+  example: number;
+  nodes: string[];
+  steps: Record<string, Record<string, ParamSet>>;
 }
 
 export interface Welcome {
   type: "welcome";
   proto: number;
+  binary?: boolean;
   limits?: Record<string, number>;
   rules?: unknown;
 }
@@ -104,17 +134,21 @@ export interface ServerError {
   issues?: Issue[];
 }
 
-export type ServerMessage = Welcome | Snapshot | Frame | SessionEvent | ServerError;
+export type ServerMessage = Welcome | Snapshot | Frame | FrameSchema | UpdatesMessage | SessionEvent | ServerError;
 
+// `load` carries the page's Config (checked against the configuration schema in config.ts)
 export type ClientMessage =
-  | { type: "hello"; proto: number; binary: boolean }
+  | Exclude<G.Client, G.Load>
   | { type: "load"; config: Config }
-  | { type: "load"; preset: string }
-  | { type: "step"; n: number }
-  | { type: "run_example" }
-  | { type: "play"; rate: number; across_examples?: boolean }
-  | { type: "pause" }
-  | { type: "seek"; t: number }
-  | { type: "set"; path: string; value: unknown }
-  | { type: "reset" }
-  | { type: "next_example" };
+  | { type: "load"; preset: string };
+
+// ----- compile-time checks: every field the schema requires is in the types above ----------
+export type SchemaChecks = [
+  Assert<Covers<Frame, G.Frame>>,
+  Assert<Covers<Snapshot, G.Snapshot>>,
+  Assert<Covers<FrameSchema, G.Schema>>,
+  Assert<Covers<UpdatesMessage, G.Updates1>>,
+  Assert<Covers<Welcome, G.Welcome>>,
+  Assert<Covers<ServerError, G.Error1>>,
+  Assert<Covers<NodeState, G.NodeState>>,
+];

@@ -1,6 +1,8 @@
 // The websocket to /ws on the page's own origin. Reconnects with backoff; the
-// caller re-sends hello + load on every (re)open through `onOpen`.
-import { PROTO, type ClientMessage, type ServerMessage } from "./messages";
+// caller re-sends hello + load on every (re)open through `onOpen`. Frames arrive as
+// float32 binary messages (hello {binary: true}), decoded with the latest `schema`.
+import { BinaryFrameError, decodeFrame } from "./binary";
+import { PROTO, type ClientMessage, type FrameSchema, type ServerMessage } from "./messages";
 
 export type SocketStatus = "connecting" | "open" | "closed";
 
@@ -20,29 +22,45 @@ export class Socket {
   private retry = 0;
   private closedByUs = false;
   private timer: number | undefined;
+  private schema: FrameSchema | null = null;
 
-  constructor(private readonly handlers: SocketHandlers) {}
+  constructor(
+    private readonly handlers: SocketHandlers,
+    private readonly binary = true,
+  ) {}
 
   connect(): void {
     this.closedByUs = false;
     this.handlers.onStatus("connecting");
     const ws = new WebSocket(socketUrl());
+    ws.binaryType = "arraybuffer";
     this.ws = ws;
+    this.schema = null;
     ws.onopen = () => {
       this.retry = 0;
       this.handlers.onStatus("open");
-      this.send({ type: "hello", proto: PROTO, binary: false });
+      this.send({ type: "hello", proto: PROTO, binary: this.binary });
       this.handlers.onOpen();
     };
     ws.onmessage = (ev) => {
-      if (typeof ev.data !== "string") return;
       let msg: ServerMessage;
       try {
-        msg = JSON.parse(ev.data) as ServerMessage;
-      } catch {
+        if (ev.data instanceof ArrayBuffer) {
+          if (!this.schema) return; // a frame from before the first schema
+          msg = decodeFrame(ev.data, this.schema);
+        } else {
+          msg = JSON.parse(ev.data as string) as ServerMessage;
+        }
+      } catch (err) {
+        if (err instanceof BinaryFrameError) console.warn("binary frame:", err.message);
         return;
       }
-      if (msg && typeof msg === "object" && typeof msg.type === "string") this.handlers.onMessage(msg);
+      if (!msg || typeof msg !== "object" || typeof msg.type !== "string") return;
+      if (msg.type === "schema") {
+        this.schema = msg;
+        return;
+      }
+      this.handlers.onMessage(msg);
     };
     ws.onclose = () => {
       this.ws = null;

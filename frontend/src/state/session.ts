@@ -1,212 +1,338 @@
 // The live session: the websocket, what each server message does to the store, and the
 // transport actions. Stepping back is served from the client's own frame history.
+// Frames are lean: full update matrices only for the watched node (the inspector's
+// selection), merged into the frames the page holds. After any reconnect the session is
+// rebuilt on the server from what the page holds (configuration, example, step).
 import type { Config } from "../protocol/config";
-import type { ClientMessage, Frame, ServerMessage, Snapshot } from "../protocol/messages";
-import { Socket } from "../protocol/socket";
-import { getState, headT, setState } from "./store";
+import type { ClientMessage, Frame, ServerMessage, Snapshot, UpdatesMessage } from "../protocol/messages";
+import { Socket, type SocketHandlers } from "../protocol/socket";
+import { getState, headT, setState, useStore, type State } from "./store";
 
-let socket: Socket | null = null;
-let pendingSeek: number | null = null; // a step to reach once the next snapshot arrives
-let followTo: number | null = null; // view follows incoming frames up to this t
-let localPlay: number | undefined; // timer when playing back through history
-
-export function send(msg: ClientMessage): boolean {
-  return socket?.send(msg) ?? false;
+/** What the session needs of the outside world (a fake in unit tests). */
+export interface SessionDeps {
+  getState: () => State;
+  setState: (patch: Partial<State>) => void;
+  openSocket: (handlers: SocketHandlers) => { send: (msg: ClientMessage) => boolean; connect: () => void };
+  setTimer: (fn: () => void, ms: number) => number;
+  clearTimer: (id: number | undefined) => void;
+  setInterval: (fn: () => void, ms: number) => number;
 }
 
-export function startSession(): void {
-  if (socket) return;
-  socket = new Socket({
-    onOpen: () => {
-      const { config, t } = getState();
-      if (config) {
-        // a reconnect rebuilds the session (deterministic) and returns to the same step
-        pendingSeek = t > 0 ? t : pendingSeek;
-        send({ type: "load", config });
-      }
-    },
-    onMessage: handleMessage,
-    onStatus: (status) => setState({ status }),
-  });
-  socket.connect();
-}
+export class LiveSession {
+  private socket: ReturnType<SessionDeps["openSocket"]> | null = null;
+  private pendingSeek: number | null = null; // a step to reach once the next snapshot arrives
+  private followTo: number | null = null; // view follows incoming frames up to this t
+  private localPlay: number | undefined; // timer when playing back through history
+  private resume: { example: number; t: number } | null = null; // rebuilding after a reconnect
+  private watched: string | null = null;
+  // Frames are applied in batches (one store update per ~16 ms), so that a burst of frames
+  // (run to the end, fast play) costs one re-render, not one per frame.
+  private inbox: Frame[] = [];
+  private flushTimer: number | undefined;
 
-/** Load a configuration into the server session; optionally jump to step t afterwards. */
-export function loadConfig(config: Config, seekTo?: number): void {
-  pendingSeek = seekTo && seekTo > 0 ? seekTo : null;
-  setState({ diverged: null, notice: null });
-  stopPlaying(false);
-  send({ type: "load", config });
-}
+  constructor(private readonly deps: SessionDeps) {}
 
-function handleMessage(msg: ServerMessage): void {
-  switch (msg.type) {
-    case "snapshot":
-      return onSnapshot(msg);
-    case "frame":
-      return onFrame(msg);
-    case "error":
-      if (msg.code === "diverged") stopPlaying(false);
-      setState({
-        notice: { kind: "error", text: msg.message },
-        ...(msg.issues && msg.issues.length ? { issues: msg.issues } : {}),
-      });
-      return;
-    case "event":
-      if (msg.kind === "paused" || msg.kind === "example_done") setState({ playing: false });
-      return;
-    default:
-      return;
+  send(msg: ClientMessage): boolean {
+    return this.socket?.send(msg) ?? false;
   }
-}
 
-function onSnapshot(snap: Snapshot): void {
-  const prev = getState().snapshot;
-  if (prev && snap.revision < prev.revision) return; // stale
-  stopLocalPlay();
-  inbox = [];
-  setState({ snapshot: snap, snapshots: getState().snapshots + 1, frames: [], t: 0, diverged: null, issues: [], notice: null });
-  if (pendingSeek !== null) {
-    const target = Math.min(pendingSeek, snap.rule.steps);
-    pendingSeek = null;
-    followTo = target;
-    if (target > 0) send({ type: "seek", t: target });
-  } else {
-    followTo = 0;
+  start(): void {
+    if (this.socket) return;
+    this.socket = this.deps.openSocket({
+      onOpen: () => this.onOpen(),
+      onMessage: (msg) => this.handleMessage(msg),
+      onStatus: (status) => this.deps.setState({ status }),
+    });
+    this.socket.connect();
   }
-}
 
-// Frames are applied in batches (one store update per ~16 ms), so that a burst of frames
-// (run to the end, fast play) costs one re-render, not one per frame.
-let inbox: Frame[] = [];
-let flushTimer: number | undefined;
+  /** A (re)connection: a new server session, rebuilt from what the page holds. */
+  onOpen(): void {
+    const s = this.deps.getState();
+    this.watched = null;
+    const config = s.snapshot?.config ?? s.config;
+    if (!config) return;
+    if (s.snapshot) {
+      this.resume = { example: s.snapshot.example.seen ?? 0, t: s.t };
+    } else {
+      this.pendingSeek = s.t > 0 ? s.t : this.pendingSeek;
+    }
+    this.send({ type: "load", config });
+  }
 
-function onFrame(frame: Frame): void {
-  inbox.push(frame);
-  if (flushTimer === undefined) flushTimer = window.setTimeout(flushFrames, 16);
-}
+  /** Load a configuration into the server session; optionally jump to step t afterwards. */
+  loadConfig(config: Config, seekTo?: number): void {
+    this.pendingSeek = seekTo && seekTo > 0 ? seekTo : null;
+    this.resume = null;
+    this.deps.setState({ diverged: null, notice: null });
+    this.stopPlaying(false);
+    this.send({ type: "load", config });
+  }
 
-function flushFrames(): void {
-  flushTimer = undefined;
-  const batch = inbox;
-  inbox = [];
-  const s = getState();
-  const snap = s.snapshot;
-  if (!snap || !batch.length) return;
-  const frames = s.frames.slice();
-  let t = s.t;
-  let playing = s.playing;
-  let diverged = s.diverged;
-  for (const frame of batch) {
-    if (frame.revision < snap.revision) continue; // drop stale frames
-    if (snap.example.seen !== undefined && frame.example < snap.example.seen) continue;
-    const atHead = t >= frames.length - 1;
-    frames[frame.t] = frame;
-    if (atHead || playing || (followTo !== null && frame.t <= followTo)) t = frame.t;
-    if (followTo !== null && frame.t >= followTo) followTo = null;
-    const div = frame.events.find((e) => e.kind === "diverged");
-    if (div) {
-      diverged = { node: div.node, t: frame.t, detail: div.detail ?? "" };
-      t = frame.t;
-      if (playing) stopPlaying(true);
-      playing = false;
-    } else if (frame.done && playing && t === frame.t) {
-      playing = false;
+  /** Full updates for the node the inspector shows (parameter nodes only). */
+  watchSelected(): void {
+    const s = this.deps.getState();
+    const sel = s.selected;
+    const node = sel && s.snapshot?.graph.nodes[sel]?.has_params ? sel : null;
+    if (node === this.watched) return;
+    if (this.send({ type: "watch", nodes: node ? [node] : [] })) this.watched = node;
+  }
+
+  handleMessage(msg: ServerMessage): void {
+    switch (msg.type) {
+      case "snapshot":
+        return this.onSnapshot(msg);
+      case "frame":
+        return this.onFrame(msg);
+      case "updates":
+        return this.onUpdates(msg);
+      case "error":
+        if (msg.code === "diverged") this.stopPlaying(false);
+        if (this.resume && msg.code !== "limit") this.resume = null;
+        this.deps.setState({
+          notice: { kind: "error", text: msg.message },
+          ...(msg.issues && msg.issues.length ? { issues: msg.issues } : {}),
+        });
+        return;
+      case "event":
+        if (msg.kind === "paused" || msg.kind === "example_done") this.deps.setState({ playing: false });
+        return;
+      default:
+        return;
     }
   }
-  setState({ frames, t, playing, diverged });
+
+  onSnapshot(snap: Snapshot): void {
+    const prev = this.deps.getState().snapshot;
+    if (this.resume) {
+      // a new server session numbers revisions from 0: rebuild up to the example we were at
+      if ((snap.example.seen ?? 0) < this.resume.example) {
+        this.send({ type: "next_example" });
+        return;
+      }
+      this.pendingSeek = this.resume.t > 0 ? this.resume.t : null;
+      this.resume = null;
+    } else if (prev && snap.revision < prev.revision) {
+      return; // stale
+    }
+    this.stopLocalPlay();
+    this.inbox = [];
+    this.deps.setState({
+      snapshot: snap,
+      snapshots: this.deps.getState().snapshots + 1,
+      frames: [],
+      t: 0,
+      diverged: null,
+      issues: [],
+      notice: null,
+    });
+    this.watchSelected();
+    if (this.pendingSeek !== null) {
+      const target = Math.min(this.pendingSeek, snap.rule.steps);
+      this.pendingSeek = null;
+      this.followTo = target;
+      if (target > 0) this.send({ type: "seek", t: target });
+    } else {
+      this.followTo = 0;
+    }
+  }
+
+  onFrame(frame: Frame): void {
+    if (this.resume) return; // an example on the way to where we were
+    this.inbox.push(frame);
+    if (this.flushTimer === undefined) this.flushTimer = this.deps.setTimer(() => this.flushFrames(), 16);
+  }
+
+  /** The watched node's updates at steps already held: merged into those frames. */
+  onUpdates(msg: UpdatesMessage): void {
+    this.flushFrames();
+    const s = this.deps.getState();
+    const snap = s.snapshot;
+    if (!snap || msg.revision !== snap.revision || msg.example !== (snap.example.seen ?? msg.example)) return;
+    const frames = s.frames.slice();
+    for (const [key, updates] of Object.entries(msg.steps)) {
+      const t = Number(key);
+      const f = frames[t];
+      if (f) frames[t] = { ...f, updates: { ...f.updates, ...updates } };
+    }
+    this.deps.setState({ frames });
+  }
+
+  flushFrames(): void {
+    this.deps.clearTimer(this.flushTimer);
+    this.flushTimer = undefined;
+    const batch = this.inbox;
+    this.inbox = [];
+    const s = this.deps.getState();
+    const snap = s.snapshot;
+    if (!snap || !batch.length) return;
+    const frames = s.frames.slice();
+    let t = s.t;
+    let playing = s.playing;
+    let diverged = s.diverged;
+    for (const frame of batch) {
+      if (frame.revision !== snap.revision) continue; // drop stale frames
+      if (snap.example.seen !== undefined && frame.example !== snap.example.seen) continue;
+      const atHead = t >= frames.length - 1;
+      frames[frame.t] = frame;
+      if (atHead || playing || (this.followTo !== null && frame.t <= this.followTo)) t = frame.t;
+      if (this.followTo !== null && frame.t >= this.followTo) this.followTo = null;
+      const div = frame.events.find((e) => e.kind === "diverged");
+      if (div) {
+        diverged = { node: div.node, t: frame.t, detail: div.detail ?? "" };
+        t = frame.t;
+        if (playing) this.stopPlaying(true);
+        playing = false;
+      } else if (frame.done && playing && t === frame.t) {
+        playing = false;
+      }
+    }
+    this.deps.setState({ frames, t, playing, diverged });
+  }
+
+  // ----- transport --------------------------------------------------------------------
+  seek(t: number): void {
+    const s = this.deps.getState();
+    const steps = s.snapshot?.rule.steps ?? 0;
+    const target = Math.max(0, Math.min(t, steps));
+    if (s.frames[target]) {
+      this.deps.setState({ t: target });
+      return;
+    }
+    if (s.diverged) return;
+    this.followTo = target;
+    const head = headT(s);
+    if (head >= 0 && target > head) this.send({ type: "step", n: target - head });
+    else this.send({ type: "seek", t: target });
+  }
+
+  runExample(): void {
+    const s = this.deps.getState();
+    const head = headT(s);
+    if (s.frames[head]?.done) {
+      this.deps.setState({ t: head });
+      return;
+    }
+    this.followTo = s.snapshot?.rule.steps ?? null;
+    this.send({ type: "run_example" });
+  }
+
+  nextExample(): void {
+    this.stopPlaying(true);
+    this.send({ type: "next_example" });
+  }
+
+  reset(): void {
+    this.stopPlaying(true);
+    this.deps.setState({ diverged: null, notice: null });
+    this.send({ type: "reset" });
+  }
+
+  private stopLocalPlay(): void {
+    this.deps.clearTimer(this.localPlay);
+    this.localPlay = undefined;
+  }
+
+  stopPlaying(tellServer: boolean): void {
+    this.stopLocalPlay();
+    if (tellServer && this.deps.getState().playing) this.send({ type: "pause" });
+    this.deps.setState({ playing: false });
+  }
+
+  play(): void {
+    const s = this.deps.getState();
+    if (!s.snapshot || s.diverged) return;
+    const head = headT(s);
+    if (s.frames[head]?.done && s.t >= head) return; // nothing left to play
+    this.deps.setState({ playing: true });
+    this.stopLocalPlay();
+    if (s.t < head) {
+      // play back through history first, then hand over to the server
+      this.localPlay = this.deps.setInterval(() => {
+        const cur = this.deps.getState();
+        if (!cur.playing) return this.stopLocalPlay();
+        const next = cur.t + 1;
+        if (next <= headT(cur)) {
+          if (cur.frames[next]) this.deps.setState({ t: next });
+          else if (this.followTo !== next) {
+            // a frame coalesced away by the server: fetch it from the server's history
+            this.followTo = next;
+            this.send({ type: "seek", t: next });
+          }
+        } else {
+          this.stopLocalPlay();
+          if (cur.frames[cur.t]?.done) this.deps.setState({ playing: false });
+          else this.send({ type: "play", rate: cur.speed, across_examples: false });
+        }
+      }, 1000 / s.speed);
+    } else {
+      this.send({ type: "play", rate: s.speed, across_examples: false });
+    }
+  }
 }
 
-// ----- transport --------------------------------------------------------------------
+// ----- the page's one session -------------------------------------------------------
+const session = new LiveSession({
+  getState,
+  setState,
+  openSocket: (handlers) => new Socket(handlers),
+  setTimer: (fn, ms) => window.setTimeout(fn, ms),
+  clearTimer: (id) => {
+    window.clearTimeout(id);
+    window.clearInterval(id);
+  },
+  setInterval: (fn, ms) => window.setInterval(fn, ms),
+});
+
+export function send(msg: ClientMessage): boolean {
+  return session.send(msg);
+}
+
+let watching = false;
+
+export function startSession(): void {
+  session.start();
+  if (watching) return;
+  watching = true;
+  useStore.subscribe((s, prev) => {
+    if (s.selected !== prev.selected) session.watchSelected();
+  });
+}
+
+export function loadConfig(config: Config, seekTo?: number): void {
+  session.loadConfig(config, seekTo);
+}
+
 export function seek(t: number): void {
-  const s = getState();
-  const steps = s.snapshot?.rule.steps ?? 0;
-  const target = Math.max(0, Math.min(t, steps));
-  if (s.frames[target]) {
-    setState({ t: target });
-    return;
-  }
-  if (s.diverged) return;
-  followTo = target;
-  const head = headT(s);
-  if (head >= 0 && target > head) send({ type: "step", n: target - head });
-  else send({ type: "seek", t: target });
+  session.seek(t);
 }
 
 export function stepForward(): void {
-  seek(getState().t + 1);
+  session.seek(getState().t + 1);
 }
 
 export function stepBack(): void {
-  seek(getState().t - 1);
+  session.seek(getState().t - 1);
 }
 
 export function runExample(): void {
-  const s = getState();
-  const head = headT(s);
-  if (s.frames[head]?.done) {
-    setState({ t: head });
-    return;
-  }
-  followTo = s.snapshot?.rule.steps ?? null;
-  send({ type: "run_example" });
+  session.runExample();
 }
 
 export function nextExample(): void {
-  stopPlaying(true);
-  send({ type: "next_example" });
+  session.nextExample();
 }
 
 export function reset(): void {
-  stopPlaying(true);
-  setState({ diverged: null, notice: null });
-  send({ type: "reset" });
-}
-
-function stopLocalPlay(): void {
-  window.clearInterval(localPlay);
-  localPlay = undefined;
-}
-
-function stopPlaying(tellServer: boolean): void {
-  stopLocalPlay();
-  if (tellServer && getState().playing) send({ type: "pause" });
-  setState({ playing: false });
+  session.reset();
 }
 
 export function play(): void {
-  const s = getState();
-  if (!s.snapshot || s.diverged) return;
-  const head = headT(s);
-  if (s.frames[head]?.done && s.t >= head) return; // nothing left to play
-  setState({ playing: true });
-  stopLocalPlay();
-  if (s.t < head) {
-    // play back through history first, then hand over to the server
-    localPlay = window.setInterval(() => {
-      const cur = getState();
-      if (!cur.playing) return stopLocalPlay();
-      const next = cur.t + 1;
-      if (next <= headT(cur)) {
-        if (cur.frames[next]) setState({ t: next });
-        else if (followTo !== next) {
-          // a frame coalesced away by the server: fetch it from the server's history
-          followTo = next;
-          send({ type: "seek", t: next });
-        }
-      } else {
-        stopLocalPlay();
-        if (cur.frames[cur.t]?.done) setState({ playing: false });
-        else send({ type: "play", rate: cur.speed, across_examples: false });
-      }
-    }, 1000 / s.speed);
-  } else {
-    send({ type: "play", rate: s.speed, across_examples: false });
-  }
+  session.play();
 }
 
 export function pause(): void {
-  stopPlaying(true);
+  session.stopPlaying(true);
 }
 
 export function togglePlay(): void {
@@ -221,6 +347,6 @@ export function setSpeed(speed: number): void {
 
 /** Change one rule setting on the server (keeps learned parameters). */
 export function setRuleSetting(path: string, value: unknown): void {
-  stopPlaying(true);
-  send({ type: "set", path, value });
+  session.stopPlaying(true);
+  session.send({ type: "set", path, value });
 }

@@ -1,0 +1,56 @@
+"""Client messages to runner commands: one handler table, keyed by message type."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from errorwave.server import protocol as p
+from errorwave.server import rpc
+from errorwave.server.runner import Runner
+from errorwave.server.side import SocketSide
+
+Handler = Callable[[Any], Awaitable[None]]
+
+
+class Dispatcher:
+    def __init__(self, runner: Runner, side: SocketSide, welcome: Callable[[], dict[str, Any]]):
+        self.runner = runner
+        self.side = side
+        self.welcome = welcome
+        r = runner
+        # messages that work before anything is loaded
+        self.always: dict[type[BaseModel], Handler] = {
+            p.Hello: self.hello,
+            p.Load: lambda m: r.load(m.config, m.preset),
+            p.Pause: lambda m: r.pause(),
+        }
+        # messages that need a loaded engine
+        self.loaded: dict[type[BaseModel], Handler] = {
+            p.Step: lambda m: r.steps(m.n),
+            p.RunExample: lambda m: r.steps(None),
+            p.Play: lambda m: r.play(m.rate, m.across_examples),
+            p.Seek: lambda m: r.seek(m.t),
+            p.Set: lambda m: r.rebuild(r.req(rpc.SetField, path=m.path, value=m.value)),
+            p.Reset: lambda m: r.rebuild(r.req(rpc.Reset)),
+            p.NextExample: lambda m: r.next_example(),
+            p.Watch: lambda m: r.watch(m.nodes),
+        }
+
+    async def __call__(self, message: BaseModel) -> None:
+        handler = self.always.get(type(message))
+        if handler is None:
+            if not self.runner.loaded:
+                self.side.put_error("not_loaded", "load a configuration or a preset first")
+                return
+            handler = self.loaded[type(message)]
+        await handler(message)
+
+    async def hello(self, m: p.Hello) -> None:
+        changed = m.binary != self.side.binary
+        self.side.binary = m.binary
+        self.side.put_message(self.welcome())
+        if changed:
+            await self.runner.resend()
