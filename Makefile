@@ -36,6 +36,7 @@ lint:
 	$(BIN)/ruff check backend tests benchmarks setup.py
 
 test: install install-browser frontend lint
+	cd frontend && npm test
 	$(BIN)/pytest -q
 
 # The sdist and the wheel in dist/ (the wheel carries the built page, presets and schemas).
