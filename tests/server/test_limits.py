@@ -9,6 +9,7 @@ starts with full buckets; the server keys its limits on the real peer address.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -169,7 +170,8 @@ def test_a_near_zero_play_rate_is_idle(hostile: LiveServer) -> None:
         start = time.monotonic()
         with pytest.raises(ConnectionClosed) as closed:
             while time.monotonic() - start < 8:
-                slow.recv(1.0)
+                with contextlib.suppress(TimeoutError):
+                    slow.recv(0.5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
         reaped_after = time.monotonic() - start
         assert hostile.settings.idle_timeout_s - 0.5 < reaped_after < 6

@@ -21,8 +21,6 @@ from errorwave.server.runner import Runner
 from errorwave.server.side import SessionStuck, SocketSide
 
 log = logging.getLogger("errorwave.session")
-# Playing slower than this is no sign of life: such a session is reaped like an idle one.
-MIN_ACTIVE_RATE = 0.5
 
 
 class TokenBucket:
@@ -79,7 +77,8 @@ class Session:
     def idle_for(self, now: float) -> float:
         """Seconds without client activity: a message, or playing at a real rate."""
         plan = self.runner.plan
-        if self.playing and plan is not None and (plan.rate or 0.0) >= MIN_ACTIVE_RATE:
+        # playing slower than `idle_min_rate` is no sign of life: reaped like an idle session
+        if self.playing and plan is not None and (plan.rate or 0.0) >= self.settings.idle_min_rate:
             return 0.0
         return now - self.last_message
 
