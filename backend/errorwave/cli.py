@@ -86,8 +86,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                   f"loss {engine.loss:.6g}, update cosine to backprop {tot['cosine']}, "
                   f"rel_l2 {tot['rel_l2']}")
         if engine.halted:
-            print(f"errorwave: diverged at node {engine.halted['node']!r} (step {engine.halted['t']})",
-                  file=sys.stderr)
+            h = engine.halted
+            print(f"errorwave: {h['kind']} at node {h['node']!r} (step {h['t']})", file=sys.stderr)
             return 1
     return 0
 

@@ -54,3 +54,15 @@ def test_invalid_input_exit_2_one_line(tmp_path):
         assert out.returncode == 2, args
         assert out.stdout == "" and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "h1" in cli("validate", str(path)).stderr and "ghost" in cli("validate", str(path)).stderr
+
+
+def test_unstable_run_exits_1_naming_node_and_step(tmp_path):
+    from tests.engine.test_rule_eqprop import strong_chain
+
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(strong_chain(0, 0.5)))
+    out = cli("run", str(path), "--jsonl")
+    assert out.returncode == 1
+    last = json.loads(out.stdout.splitlines()[-1])
+    (event,) = [e for e in last["events"] if e["kind"] == "unstable"]
+    assert f"unstable at node {event['node']!r} (step {last['t']})" in out.stderr

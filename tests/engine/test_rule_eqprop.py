@@ -48,3 +48,45 @@ def test_hopfield_needs_a_form_b_chain_predictive_runs_on_dags():
         Engine(mlp(3, "A", rule=rule(0.1)))
     div = finished(skip_dag(rule(1e-3, True, "predictive", 0, 60))).divergence()
     assert div["total"]["rel_l2"] < 1e-4
+
+
+def strong_chain(seed: int, epsilon: float | None) -> dict:
+    """A 4-layer tanh chain with weights of std 1: its energy's curvature makes a relaxation
+    step of 0.5 unstable (the old default)."""
+    import random
+
+    cfg = mlp(4, "B", seed=seed, width=4)
+    rng = random.Random(seed)
+    sizes, params = {"x": 3}, {}
+    for n in cfg["graph"]["nodes"][1:]:
+        src = n["inputs"][0]
+        params[n["id"]] = {"weight": {src: [[rng.gauss(0, 1) for _ in range(sizes[src])]
+                                           for _ in range(n["size"])]}}
+        sizes[n["id"]] = n["size"]
+    cfg["params"] = params
+    cfg["rule"] = {"name": "eqprop", "energy": "predictive"}
+    if epsilon is not None:
+        cfg["rule"]["epsilon"] = epsilon
+    return cfg
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_default_step_comes_from_the_curvature_and_is_stable(seed):
+    engine = Engine(strong_chain(seed, None))
+    engine.run()
+    assert engine.halted is None
+    step = engine.frame["readouts"]["epsilon"]
+    assert 0 < step < 0.5
+    assert abs(engine.frame["energy"]) < 10
+
+
+def test_an_unstable_step_halts_with_an_event_naming_node_and_step():
+    engine = Engine(strong_chain(0, 0.5))
+    frames = engine.run()
+    halt = engine.halted
+    assert halt is not None and halt["kind"] == "unstable"
+    assert frames[-1]["t"] == halt["t"] < engine.steps
+    (event,) = [e for e in frames[-1]["events"] if e["kind"] == "unstable"]
+    assert event["node"] == halt["node"] and str(halt["t"]) in event["detail"]
+    assert all(e["kind"] != "unstable" for f in frames[:-1] for e in f["events"])
+    assert engine.step() is None  # halted like `diverged`

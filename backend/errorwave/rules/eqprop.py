@@ -58,7 +58,10 @@ class EqPropSettings(RuleSettings):
     free_steps: int = Field(default=60, ge=0, le=50000, description="Relaxation steps, free phase")
     nudged_steps: int = Field(default=40, ge=1, le=50000,
                               description="Relaxation steps of each nudged phase")
-    epsilon: float = Field(default=0.5, gt=0, le=2, description="Euler step of the relaxation")
+    epsilon: float | None = Field(
+        default=None, gt=0, le=2,
+        description="Euler step of the relaxation (default: from the energy's curvature at the start, "
+                    "1 / its largest Hessian eigenvalue, at most 0.5)")
 
 
 class EqProp(Rule):
@@ -100,6 +103,7 @@ class EqProp(Rule):
         else:
             self.rho = {n: (lambda v: v) for n in self.layers}
             self.u = {n: ff[n].detach().clone() for n in self.layers}
+        self.epsilon = s.epsilon if s.epsilon is not None else self.stable_step()
         self.u0: Values | None = self.u if s.free_steps == 0 else None
         self.u_plus: Values | None = None
         self.dE0: Params | None = None
@@ -149,8 +153,37 @@ class EqProp(Rule):
         if beta != 0.0:
             f = f + beta * self.cost(u)
         grads = vjp([f], [u[n] for n in self.layers], [torch.ones_like(f)])
-        self.u = {n: self.u[n] - self.settings.epsilon * gr for n, gr in zip(self.layers, grads,
-                                                                              strict=True)}
+        self.u = {n: self.u[n] - self.epsilon * gr for n, gr in zip(self.layers, grads, strict=True)}
+
+    def stable_step(self, iterations: int = 60) -> float:
+        """An Euler step the relaxation survives: gradient descent on F = E + beta C is
+        stable below 2 / lambda_max (F's largest curvature); we take 1 / lambda_max at the
+        start for a margin of two against curvature that grows along the way, at most 0.5.
+        lambda_max by power iteration on Hessian-vector products (autograd)."""
+        sizes = [self.u[n].numel() for n in self.layers]
+        params = {k: v.detach() for k, v in self.ctx.params.items()}
+
+        def f(v: torch.Tensor) -> torch.Tensor:
+            u = dict(zip(self.layers, torch.split(v, sizes), strict=True))
+            return self.energy(u, params) + self.settings.beta * self.cost(u)
+
+        x0 = torch.cat([self.u[n].reshape(-1) for n in self.layers]).detach()
+        if x0.numel() == 0:
+            return 0.5
+        v = torch.ones_like(x0) / x0.numel() ** 0.5
+        lam = 0.0
+        for _ in range(iterations):
+            _, hv = torch.autograd.functional.hvp(f, x0, v)
+            norm = float(hv.norm())
+            if not norm or norm != norm:
+                break
+            new, v = float(v @ hv), hv / norm
+            if abs(abs(new) - abs(lam)) <= 1e-6 * abs(new):
+                lam = new
+                break
+            lam = new
+        lam = max(abs(lam), float(hv.norm()) if norm else 0.0)
+        return min(0.5, 1.0 / lam) if lam > 0 else 0.5
 
     def dE_dtheta(self, u: Values) -> Params:
         p = leaves(self.ctx.params)
@@ -188,7 +221,7 @@ class EqProp(Rule):
         u = self.u
         r = self.rates(u)
         energy = float(self.energy(u, self.ctx.params)) + (beta * float(self.cost(u)) if beta else 0.0)
-        readouts: dict = {"beta": s.beta, "feedforward_loss": self.ff_loss}
+        readouts: dict = {"beta": s.beta, "feedforward_loss": self.ff_loss, "epsilon": self.epsilon}
         if free:
             updates = self.zeros_like_params()
             errors = {n: self.zeros(n) for n in self.layers}
