@@ -82,6 +82,7 @@ export function GraphEditor() {
       const el = wrap.current;
       if (el) {
         el.dataset.fits = String(fits.current);
+        el.dataset.fitAt = String(performance.now());
         el.dataset.zoom = String(inst.getViewport().zoom);
       }
       animator.invalidate();

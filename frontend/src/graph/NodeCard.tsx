@@ -4,7 +4,7 @@
 import { memo, useEffect, useRef } from "react";
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
 import { animator } from "../wave/animator";
-import { cellColumns, MAX_CELLS, NUMBERED_UNITS } from "./layout";
+import { cellColumns, LARGE_CELLS, MAX_CELLS } from "./layout";
 
 export interface CardData extends Record<string, unknown> {
   nodeId: string;
@@ -47,7 +47,7 @@ function NodeCardImpl({ data, selected }: NodeProps<CardNode>) {
     return () => animator.detach(nodeId, e);
   }, [nodeId]);
   const shown = Math.min(units, MAX_CELLS);
-  const dense = units > NUMBERED_UNITS;
+  const dense = units > LARGE_CELLS;
   const cls = ["ew-node", selected ? "ew-selected" : "", data.issues.length ? "ew-invalid" : "", data.diverged ? "ew-diverged-origin" : ""];
   return (
     <div
@@ -71,7 +71,7 @@ function NodeCardImpl({ data, selected }: NodeProps<CardNode>) {
         {Array.from({ length: shown }, (_, k) => (
           <div key={k} className="ew-cell" data-unit={k}>
             <span className="ew-bar" />
-            {!dense && <span className="ew-num" />}
+            <span className="ew-num" />
           </div>
         ))}
       </div>

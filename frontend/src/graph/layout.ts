@@ -16,20 +16,20 @@ const BAND_GAP = 48;
 const LANE = 26;
 const HEAD_H = 74; // title + subtitle + padding
 const CELL_ROW = 34;
-const DENSE_ROW = 12;
+const DENSE_ROW = 21;
 
 export const MAX_CELLS = 64;
-/** Up to this many units a card prints every number; above, only magnitude bars. */
-export const NUMBERED_UNITS = 16;
+/** Up to this many units a card has large cells (4 a row); above, small ones (8 a row). */
+export const LARGE_CELLS = 16;
 
 export function cellColumns(units: number): number {
-  return units > NUMBERED_UNITS ? 8 : Math.max(1, Math.min(4, units));
+  return units > LARGE_CELLS ? 8 : Math.max(1, Math.min(4, units));
 }
 
 export function nodeHeight(units: number): number {
   const shown = Math.min(units, MAX_CELLS);
   const rows = Math.ceil(shown / cellColumns(units));
-  return HEAD_H + rows * (units > NUMBERED_UNITS ? DENSE_ROW : CELL_ROW) + (units > MAX_CELLS ? 18 : 0);
+  return HEAD_H + rows * (units > LARGE_CELLS ? DENSE_ROW : CELL_ROW) + (units > MAX_CELLS ? 18 : 0);
 }
 
 export interface Layout {

@@ -1,0 +1,301 @@
+"""The classroom view in real Chromium: type readable from the back row (computed font size
+times the canvas zoom), refits, honest state, the two divergence views, the per-rule
+equation, plasticity status, EqProp's phase and the timing diagram."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from browser_helpers import fragment, open_preset, snapshots, wait_loaded, wait_new_snapshot, wait_t
+
+pytestmark = pytest.mark.browser
+
+LAPTOP = {"width": 1366, "height": 768}
+PROJECTOR = {"width": 1920, "height": 1080}
+SHOTS = ["zil-mlp", "backprop-chain", "dag-skip-zil", "pc-variance-10"]
+# on the laptop, the presets with the most cards or units (the smallest zoom) and the shots
+LAPTOP_PRESETS = [*SHOTS, "fpa-chain-gamma1", "millidge-scalar", "zoo-dtp-spirals", "zoo-dfa-mlp4"]
+
+MEASURE = """() => {
+  const vp = document.querySelector('.react-flow__viewport');
+  const zoom = new DOMMatrix(getComputedStyle(vp).transform).a;
+  const px = sel => [...document.querySelectorAll(sel)]
+    .map(e => parseFloat(getComputedStyle(e).fontSize) * zoom);
+  const cards = [...document.querySelectorAll('[data-node-id]')];
+  const units = cards.map(c => c.querySelectorAll('[data-unit]').length);
+  const printed = [...document.querySelectorAll('[data-node-id] [data-unit]')].map(e => e.textContent);
+  return {zoom, title: Math.min(...px('.ew-node-title')), unit: Math.min(...px('.ew-num')),
+          nodes: cards.length, maxUnits: Math.max(...units), printed};
+}"""
+
+
+def fits(page) -> int:
+    return int(page.get_by_test_id("graph").get_attribute("data-fits") or 0)
+
+
+def wait_settled(page, before: int) -> None:
+    """Wait for a refit after `before` and for the zoom to stop moving."""
+    page.wait_for_function("n => Number(document.querySelector('[data-testid=graph]').dataset.fits || 0) > n",
+                           arg=before, timeout=8000)
+    page.wait_for_function("""() => new Promise(r => {
+        const vp = document.querySelector('.react-flow__viewport');
+        const z = () => new DOMMatrix(getComputedStyle(vp).transform).a;
+        const a = z(); setTimeout(() => r(Math.abs(z() - a) < 1e-6), 150); })""", timeout=8000)
+
+
+def load(page, preset: str) -> None:
+    before = fits(page)
+    open_preset(page, preset)
+    wait_settled(page, before)
+
+
+def new_page(browser, server_url: str, viewport: dict[str, int]):
+    context = browser.new_context(viewport=viewport, base_url=server_url)
+    pg = context.new_page()
+    pg.set_default_timeout(10_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    return context, pg, errors
+
+
+@pytest.fixture(scope="module")
+def preset_ids(api) -> list[str]:
+    return [p["id"] for p in api.get("/api/presets").json()]
+
+
+@pytest.mark.parametrize("mode", ["laptop", "presenter"])
+def test_font_sizes_on_every_preset(browser, server_url, artifacts, preset_ids, mode):
+    context, page, errors = new_page(browser, server_url, LAPTOP if mode == "laptop" else PROJECTOR)
+    page.goto("/")
+    wait_loaded(page)
+    if mode == "presenter":
+        before = fits(page)
+        page.get_by_test_id("presenter").click()
+        wait_settled(page, before)
+    measured: dict[str, Any] = {}
+    for pid in (preset_ids if mode == "presenter" else [p for p in preset_ids if p in LAPTOP_PRESETS]):
+        load(page, pid)
+        m = page.evaluate(MEASURE)
+        measured[pid] = {k: m[k] for k in ("zoom", "title", "unit", "nodes", "maxUnits")}
+        # every card prints every unit as a decimal (inputs included)
+        assert m["printed"] and all(t.strip() for t in m["printed"]), (pid, m["printed"])
+        if mode == "laptop":
+            assert m["title"] >= 12, (pid, m)
+        elif m["nodes"] <= 8 and m["maxUnits"] <= 8:
+            assert m["title"] >= 28, (pid, m)
+            assert m["unit"] >= 18, (pid, m)
+        if pid in SHOTS:
+            page.get_by_test_id("step").click()
+            wait_t(page, 1)
+            page.wait_for_timeout(800)  # the colour transition
+            page.screenshot(path=str(artifacts / f"classroom-{pid}-{mode}.png"))
+    (artifacts / f"font-sizes-{mode}.json").write_text(json.dumps(measured, indent=1))
+    context.close()
+    assert not errors, errors
+
+
+def test_units_printed_as_decimals(page):
+    page.goto("/")
+    wait_loaded(page)
+    open_preset(page, "zil-mlp")
+    first_unit = "id => document.querySelector(`[data-node-id=${id}] [data-unit]`)?.textContent"
+    page.wait_for_function(f"() => ({first_unit})('x') === '1.00'")
+    x = page.locator("[data-node-id=x] [data-unit]").all_inner_texts()
+    assert x == ["1.00", "0.50"]
+    page.get_by_test_id("color-by").select_option("value")
+    page.wait_for_function(f"() => ({first_unit})('h1') === '0.25'")
+    assert page.locator("[data-node-id=h1] [data-unit]").all_inner_texts() == ["0.25", "1.25"]
+
+
+def test_refit_after_panel_and_presenter_toggle(browser, server_url):
+    context, page, errors = new_page(browser, server_url, LAPTOP)
+    page.goto("/")
+    wait_loaded(page)
+    load(page, "backprop-chain")
+    for action in ("panels", "presenter"):
+        before = fits(page)
+        t0 = page.evaluate("() => performance.now()")
+        if action == "panels":
+            page.get_by_test_id("panels-menu").click()
+            page.get_by_test_id("show-inspector").uncheck()
+            page.get_by_test_id("show-charts").uncheck()
+            page.get_by_test_id("panels-menu").click()
+        else:
+            page.get_by_test_id("presenter").click()
+        wait_settled(page, before)
+        took = float(page.get_by_test_id("graph").get_attribute("data-fit-at")) - t0
+        assert took < 1000, (action, took)
+        box = page.evaluate("""() => {
+            const g = document.querySelector('[data-testid=graph]').getBoundingClientRect();
+            const rs = [...document.querySelectorAll('[data-node-id]')].map(e => e.getBoundingClientRect());
+            const l = Math.min(...rs.map(r => r.left)), r = Math.max(...rs.map(r => r.right));
+            const t = Math.min(...rs.map(r => r.top)), b = Math.max(...rs.map(r => r.bottom));
+            const inside = l >= g.left - 1 && r <= g.right + 1 && t >= g.top - 1 && b <= g.bottom + 1;
+            return {frac: (r - l) / g.width, inside};
+        }""")
+        assert box["frac"] >= 0.6 and box["inside"], (action, box)
+    context.close()
+    assert not errors, errors
+
+
+def test_invalid_edit_stops_the_session_and_a_valid_one_resumes(page):
+    page.goto("/")
+    wait_loaded(page)
+    open_preset(page, "zil-mlp")
+    page.locator("[data-node-id=h1]").click()
+    page.get_by_test_id("delete-node").click()
+    page.wait_for_selector("[data-testid=graph][data-stale='1']")
+    assert page.get_by_test_id("step").is_disabled()
+    assert page.get_by_test_id("play").is_disabled()
+    page.locator("body").press("ArrowRight")
+    page.wait_for_timeout(300)
+    assert page.get_by_test_id("current-t").inner_text() == "0"
+    # the message is shown once, on the node it names
+    issue = page.get_by_test_id("node-issue").first.inner_text().strip()
+    assert issue
+    assert page.evaluate("m => document.body.innerText.split(m).length - 1", issue) == 1
+    # the charts never show the deleted node
+    assert page.get_by_test_id("readout-h1").count() == 0
+    before = snapshots(page)
+    page.get_by_test_id("undo").click()
+    wait_new_snapshot(page, before)
+    page.wait_for_selector("[data-testid=graph][data-stale='0']")
+    page.get_by_test_id("step").click()
+    wait_t(page, 1)
+
+
+def test_rejected_setting_shows_the_value_in_force(page):
+    page.goto("/")
+    wait_loaded(page)
+    open_preset(page, "pc-variance-1")
+    field = page.get_by_test_id("rule-param-gamma")
+    in_force = field.input_value()
+    field.fill("50")
+    field.press("Enter")
+    page.get_by_test_id("rule-issue-gamma").wait_for()
+    assert page.get_by_test_id("step").is_disabled()
+    page.wait_for_function("v => document.querySelector('[data-testid=rule-param-gamma]').value === v",
+                           arg=in_force)
+    message = page.get_by_test_id("rule-issue-gamma").inner_text()
+    assert page.locator("[data-testid=notice-text]").count() == 0, message
+    before = snapshots(page)
+    field.fill("0.5")
+    field.press("Enter")
+    wait_new_snapshot(page, before)
+    page.wait_for_function("() => !document.querySelector('[data-testid=step]').disabled")
+    assert page.get_by_test_id("rule-issue-gamma").count() == 0
+
+
+def test_updates_view_reads_zero_for_zil_once_every_layer_fired(page):
+    page.goto("/")
+    wait_loaded(page)
+    open_preset(page, "zil-mlp")
+    page.get_by_test_id("divergence-view").select_option("updates")
+    steps = int(page.evaluate("() => document.querySelector('[data-testid=scrubber]').max"))
+    page.get_by_test_id("run-example").click()
+    wait_t(page, steps)
+    page.wait_for_selector("[data-testid=divergence-readout][data-view=updates]")
+    values = page.locator("[data-testid=divergence-readout] td").evaluate_all(
+        "tds => tds.map(td => Number(td.dataset.value))")
+    assert len(values) == 3 and all(v < 1e-9 for v in values), values
+    # the errors view is a separate, named view (its own numbers, never on the same axis)
+    page.get_by_test_id("divergence-view").select_option("errors")
+    page.wait_for_selector("[data-testid=divergence-readout][data-view=errors]")
+    page.wait_for_function("""() => JSON.parse(
+        document.querySelector('[data-testid=divergence-chart]').dataset.summary || '[]')
+        .some(s => s.name === 'all nodes')""")
+
+
+def test_inspector_equation_of_the_rule_and_plasticity_status(page, api):
+    rules = {r["name"]: r for r in api.get("/api/rules").json()}
+    assert len({r["equation"] for r in rules.values()}) > 5  # one per rule, not one for all
+    page.goto("/")
+    wait_loaded(page)
+    open_preset(page, "zil-mlp")
+    page.locator("[data-node-id=h2]").click()
+    page.get_by_test_id("plasticity-status").wait_for()
+    assert page.get_by_test_id("plasticity-status").get_attribute("data-kind") == "scheduled"
+    assert rules["zil"]["equation"] in page.get_by_test_id("inspector").inner_text()
+    page.get_by_test_id("step").click()
+    wait_t(page, 1)
+    page.wait_for_selector("[data-testid=plasticity-status][data-kind=now]")
+    page.get_by_test_id("step").click()
+    wait_t(page, 2)
+    page.wait_for_selector("[data-testid=plasticity-status][data-kind=earlier]")
+    assert "fired at step 1" in page.get_by_test_id("plasticity-status").inner_text()
+
+
+def test_eqprop_phase_is_named(page):
+    page.goto("/")
+    wait_loaded(page)
+    open_preset(page, "zoo-eqprop-beta010")
+    page.get_by_test_id("step").click()
+    wait_t(page, 1)
+    page.wait_for_selector("[data-testid=phase]")
+    assert "free" in page.get_by_test_id("phase").inner_text()
+    steps = int(page.evaluate("() => document.querySelector('[data-testid=scrubber]').max"))
+    page.get_by_test_id("run-example").click()
+    wait_t(page, steps)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=phase]')?.textContent.includes('nudged')")
+
+
+TIMING_JS = "JSON.parse(document.querySelector('[data-testid=timing-diagram]').dataset.timing || '{}')"
+
+
+def timing(page) -> dict[str, Any]:
+    return json.loads(page.get_by_test_id("timing-diagram").get_attribute("data-timing") or "{}")
+
+
+def test_timing_diagram_shades_pc_and_marks_zil_diagonal(page, api):
+    page.goto("/")
+    wait_loaded(page)
+    open_preset(page, "zil-mlp")
+    steps = int(page.evaluate("() => document.querySelector('[data-testid=scrubber]').max"))
+    page.get_by_test_id("run-example").click()
+    wait_t(page, steps)
+    page.wait_for_function(f"""() => {{ const d = {TIMING_JS};
+        return d.rows && Object.values(d.first).every(v => v !== null) }}""")
+    data = timing(page)
+    dist = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('[data-node-id]')]
+        .map(e => [e.dataset.nodeId, Number(e.dataset.distance)]))""")
+    assert data["first"] == {r: dist[r] for r in data["rows"]}  # the diagonal
+    assert all(data["plasticity"][r] == [dist[r]] for r in data["rows"])
+    # standard PC on the 6-layer chain: the error smears, and the shades show it
+    chain = api.get("/api/presets/backprop-chain").json()
+    chain["rule"] = {"name": "pc", "steps": 40}
+    page.goto("/" + fragment(chain))
+    page.reload()
+    wait_loaded(page, rule="pc")
+    page.get_by_test_id("run-example").click()
+    wait_t(page, 40)
+    page.wait_for_function(
+        f"() => {{ const d = {TIMING_JS}; return d.rows && d.shade[d.rows[0]].length === 41 }}")
+    data = timing(page)
+    levels = {round(v, 2) for r in data["rows"] for v in data["shade"][r] if v > 0}
+    assert len(levels) >= 10, levels
+    for r in data["rows"]:
+        ramp = [v for v in data["shade"][r] if v > 0]
+        assert len(set(ramp)) > 1, (r, ramp)
+
+
+def test_presets_grouped_with_descriptions_first_run_and_modified(page, api):
+    page.goto("/")
+    wait_loaded(page)
+    groups = page.get_by_test_id("preset-group").locator("summary").all_inner_texts()
+    assert len(groups) >= 5, groups
+    desc = page.locator("[data-testid=preset-zil-mlp] .ew-preset-desc")
+    assert desc.is_visible() and desc.inner_text().strip()
+    page.get_by_test_id("first-run").wait_for()
+    page.get_by_test_id("first-run-dismiss").click()
+    page.reload()
+    wait_loaded(page)
+    assert page.get_by_test_id("first-run").count() == 0
+    open_preset(page, "zil-mlp")
+    assert page.get_by_test_id("modified").count() == 0
+    page.get_by_test_id("add-node").click()
+    page.get_by_test_id("modified").wait_for()
+    page.get_by_test_id("undo").click()
+    page.wait_for_function("() => !document.querySelector('[data-testid=modified]')")
