@@ -4,13 +4,11 @@ and the notebook's permalink and configuration errors."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from errorwave import ConfigInvalid, Engine, plots
+from errorwave import ConfigInvalid, Engine, cli, plots
 from errorwave.notebook import decode_config, encode_config, permalink, resolve_config
 from errorwave.presets import get_preset
 from errorwave.trajectory import COLUMNS, HEADER, to_dataframe
@@ -57,9 +55,9 @@ def test_several_examples_learn_between_them() -> None:
         Engine(get_preset("zil-mlp")).trajectory(examples=0)
 
 
-def test_the_cli_jsonl_gives_the_same_table() -> None:
-    out = subprocess.run([sys.executable, "-m", "errorwave", "run", "preset:zil-mlp", "--jsonl"],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
+def test_the_cli_jsonl_gives_the_same_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "preset:zil-mlp", "--jsonl"]) == 0
+    out = capsys.readouterr().out
     messages = [json.loads(line) for line in out.splitlines()]
     from_cli = to_dataframe(messages[1:], messages[0])
     direct = Engine(get_preset("zil-mlp")).trajectory()
