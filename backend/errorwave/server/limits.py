@@ -69,7 +69,7 @@ class Settings:
     reap_interval_s: float = 5.0
     ws_ping_interval_s: float = 20.0
     # configuration checks (POST /api/validate, links): a niced helper process
-    validations_per_minute: float = 60.0  # per client address
+    validations_per_minute: float = 120.0  # per client address (the editor checks each edit)
     max_validations_waiting: int = 8      # more in flight: 503
     max_json_depth: int = 64              # REST bodies nested deeper: 400
     # short links
