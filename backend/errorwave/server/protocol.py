@@ -1,4 +1,4 @@
-"""The websocket protocol (DESIGN §5, docs/contract.md) as pydantic discriminated unions.
+"""The websocket protocol (docs/contract.md) as pydantic discriminated unions.
 
 Client messages are parsed from untrusted text with `parse_client`: unknown fields,
 non-finite numbers and unknown types are errors. Server messages are modelled for the
