@@ -23,6 +23,7 @@ from errorwave.issues import ConfigInvalid, Issue
 from errorwave.rules import registry
 from errorwave.rules.base import Context, Example, Observation, Rule
 from errorwave.structure import Structure
+from errorwave.trajectory import trajectory as trajectory_table
 from errorwave.validation import parse_config
 
 SIGN_CONVENTION = "error = value - prediction; tends to -dL/dv (the negative adjoint)"
@@ -199,10 +200,11 @@ class Engine:
 
     def _frame(self, obs: Observation) -> dict[str, Any]:
         self.observation = obs
-        events = list(obs.events) + self.monitor.check(obs, self.t)
+        nums = self.frames.numbers(obs)  # flat once, shared by the events and the frame
+        events = list(obs.events) + self.monitor.check(obs, self.t, nums)
         meta = {"revision": self.revision, "example": self.examples_seen, "t": self.t,
                 "done": self.halted is not None or self.t >= self.steps}
-        return self.frames.build(obs, meta, events, self.detail, self.watch)
+        return self.frames.build(obs, meta, events, self.detail, self.watch, nums)
 
     def _history_row(self) -> dict[str, Any]:
         """Training curve row: loss and each layer's angle to backprop's update (degrees)."""
@@ -213,6 +215,11 @@ class Engine:
                 "angle": angles, "cosine": div["total"]["cosine"]}
 
     # ----- convenience for scripts ---------------------------------------------------------
+    def trajectory(self, examples: int = 1) -> Any:
+        """The current frame and every frame to the end of the example, for `examples`
+        examples in turn, as a tidy pandas DataFrame (needs pandas; advances the engine)."""
+        return trajectory_table(self, examples)
+
     def error(self, node: str) -> torch.Tensor:
         """The current error of a vertex (a tensor)."""
         obs = self.observation
@@ -229,8 +236,3 @@ def to_json(message: dict[str, Any]) -> str:
 
 
 __all__ = ["Engine", "Structure", "to_json", "nan_to_none", "SIGN_CONVENTION"]
-
-# Engine.trajectory(): the frames as a tidy pandas DataFrame (errorwave/trajectory.py).
-from errorwave.trajectory import trajectory as _trajectory  # noqa: E402
-
-Engine.trajectory = _trajectory  # type: ignore[attr-defined]

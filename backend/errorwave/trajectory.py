@@ -17,12 +17,23 @@ Needs pandas (`pip install 'errorwave[notebook]'`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from errorwave.engine import Engine
+
+class Stepper(Protocol):
+    """What a trajectory needs of an engine (errorwave.engine.Engine is one)."""
+
+    @property
+    def frame(self) -> dict[str, Any]: ...
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+    def run(self, until: int | None = None) -> list[dict[str, Any]]: ...
+
+    def next_example(self) -> dict[str, Any] | None: ...
 
 HEADER = ("example", "t", "node", "unit", "value", "prediction", "error")
 METRICS = ("cosine", "rel_l2", "max_abs")
@@ -88,7 +99,7 @@ def to_dataframe(frames: Iterable[dict[str, Any]], snapshot: dict[str, Any] | No
     return df
 
 
-def trajectory(engine: Engine, examples: int = 1) -> pd.DataFrame:
+def trajectory(engine: Stepper, examples: int = 1) -> pd.DataFrame:
     """The current frame and every frame to the end of the example (t = 0..T for a fresh
     engine), for `examples` examples in turn (learning between them, as `next_example()`
     does). This advances the engine."""
