@@ -203,9 +203,8 @@ def test_updates_view_reads_zero_for_zil_once_every_layer_fired(page):
     # the errors view is a separate, named view (its own numbers, never on the same axis)
     page.get_by_test_id("divergence-view").select_option("errors")
     page.wait_for_selector("[data-testid=divergence-readout][data-view=errors]")
-    page.wait_for_function("""() => JSON.parse(
-        document.querySelector('[data-testid=divergence-chart]').dataset.summary || '[]')
-        .some(s => s.name === 'all nodes')""")
+    page.wait_for_function("""() => (document.querySelector('[data-testid=divergence-chart]').data || [])
+        .some(d => d.name === 'all nodes')""")
 
 
 def test_inspector_equation_of_the_rule_and_plasticity_status(page, api):

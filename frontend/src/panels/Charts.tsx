@@ -92,8 +92,8 @@ function divergenceFigure(metric: Metric, view: DivergenceView, scale: number): 
     y: fs.map((f) => total(f)?.[metric] ?? null), line: { dash: "dash", color: "#222", width: 3 },
   });
   const summary = JSON.stringify(data.map((d) => {
-    const e = d as { z?: unknown[]; y?: unknown[]; name?: string };
-    return { name: e.name, y: e.z ?? e.y };
+    const e = d as { z?: unknown[]; y?: unknown[] };
+    return e.z ?? e.y;
   }));
   const maxT = snapshot?.rule.steps ?? 0;
   let layout = baseLayout(VIEW_TITLE[view], t, metric, maxT, scale);
