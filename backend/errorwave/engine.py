@@ -69,11 +69,10 @@ class Engine:
             return Example(inputs, torch.tensor(target, dtype=dt), idx)
         inputs = {n: torch.tensor(v, dtype=dt) for n, v in data.input.items()}
         if isinstance(data.target, int):
-            target = torch.zeros(self.structure.sizes[g.output], dtype=dt)
-            target[data.target] = 1.0
-        else:
-            target = torch.tensor(data.target, dtype=dt)
-        return Example(inputs, target, 0)
+            one_hot = torch.zeros(self.structure.sizes[g.output], dtype=dt)
+            one_hot[data.target] = 1.0
+            return Example(inputs, one_hot, 0)
+        return Example(inputs, torch.tensor(data.target, dtype=dt), 0)
 
     def _start_example(self) -> None:
         g = self.graph
@@ -119,9 +118,9 @@ class Engine:
     def run(self, until: int | None = None) -> list[dict[str, Any]]:
         """Step to `until` (default: the end of the example); the new frames."""
         stop = self.steps if until is None else min(until, self.steps)
-        out = []
-        while self.t < stop and not self.done:
-            out.append(self.step())
+        out: list[dict[str, Any]] = []
+        while self.t < stop and (frame := self.step()) is not None:
+            out.append(frame)
         return out
 
     def next_example(self) -> dict[str, Any] | None:
@@ -150,7 +149,7 @@ class Engine:
         Raises ConfigInvalid, leaving the engine unchanged, if the result is invalid."""
         raw = self.config.model_dump(mode="json", exclude_none=True)
         parts = path.split(".")
-        target = raw
+        target: Any = raw
         for p in parts[:-1]:
             target = target.get(p) if isinstance(target, dict) else None
         if not isinstance(target, dict) or not all(parts):

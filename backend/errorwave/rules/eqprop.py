@@ -120,7 +120,7 @@ class EqProp(Rule):
     def energy(self, u: Values, params: Params) -> torch.Tensor:
         g = self.graph
         r = self.rates(u)
-        e = 0.0
+        e = torch.zeros((), dtype=g.dtype)
         if not self.hopfield:
             mus = g.predict_all(r, params)
             for n in self.layers:
@@ -249,6 +249,7 @@ class EqProp(Rule):
                 if beta > 0:
                     errors = {n: eps[n] / s.beta for n in self.layers}
                 else:
+                    assert self.u_plus is not None  # kept at the end of the +beta phase
                     eps_plus = self.prediction_errors(self.u_plus)
                     errors = {n: (eps_plus[n] - eps[n]) / (2 * s.beta) for n in self.layers}
             signals = {n: to_vertex_scale(errors[n], slope(self.rho[n], self.u0[n]))
@@ -271,6 +272,7 @@ class EqProp(Rule):
         if self.t == s.free_steps:
             self.u0 = {n: v.clone() for n, v in self.u.items()}
         if s.symmetric and self.t == s.free_steps + s.nudged_steps:
+            assert self.u0 is not None
             self.u_plus = {n: v.clone() for n, v in self.u.items()}
             self.u = {n: v.clone() for n, v in self.u0.items()}
         self.relax(self.beta_at(self.t + 1))

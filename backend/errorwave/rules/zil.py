@@ -4,7 +4,7 @@ parameters changing once at the step equal to its distance to the output)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from pydantic import Field
@@ -40,7 +40,7 @@ class ZIL(Rule):
     description = ("Standard PC, unit variances, started at the feed-forward values with a unit step; "
                    "each vertex's parameters change once, when the error front reaches it. "
                    "Exactly backprop on chains; on graphs with paths of different lengths it is not.")
-    Settings = ZILSettings
+    Settings: ClassVar[type[RuleSettings]] = ZILSettings  # Fa-Z-IL narrows it to its own
     phases = ("inference", "inference")  # plasticity is spread over the steps
 
     def __init__(self, ctx):

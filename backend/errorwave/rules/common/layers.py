@@ -26,11 +26,11 @@ def preactivation(g: CompiledGraph, nid: str, values: Values, params: Params,
     """a = sum_src W_src f_in(v_src) + b of a linear vertex (mu = f_out(a))."""
     node = g.nodes[nid]
     f_in = activation_fn(node.input_activation, node.negative_slope)
-    a = None
-    for src in node.inputs:
-        key = (nid, "weight", src)
-        term = matmul(key, params[key], f_in(values[src]))
-        a = term if a is None else a + term
+    terms = [matmul((nid, "weight", src), params[(nid, "weight", src)], f_in(values[src]))
+             for src in node.inputs]  # a linear node has at least one input (validated)
+    a = terms[0]
+    for term in terms[1:]:
+        a = a + term
     if node.bias:
         a = a + params[(nid, "bias", "")]
     return a
