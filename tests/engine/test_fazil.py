@@ -94,7 +94,8 @@ def test_skip_dag_equals_zil():
     assert_fazil_is_zil(skip_dag(seed=3), t_d=2)
 
 
-@pytest.mark.parametrize("rule", ["pc", "fpa", "zil", "fazil", "backprop", "fa"])
+@pytest.mark.parametrize("rule", ["pc", "fpa", "zil", "fazil", "backprop", "fa", "ilprox",
+                                  "weight_perturbation", "node_perturbation"])
 def test_output_with_children_runs(rule):
     config = mlp(3, "B", seed=4)
     config["graph"]["nodes"].append({"id": "after", "op": "tanh", "inputs": ["y"]})

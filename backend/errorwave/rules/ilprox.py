@@ -72,7 +72,8 @@ class ILProx(Rule):
         st, g, s = self.state, self.graph, self.settings
         self.ev, self.ev_t = st.evaluate(), self.t
         ev = self.ev
-        values = {**st.inputs, **st.x}
+        # The output's children read its prediction (as in every predictive rule).
+        values = {**st.inputs, **st.x, g.output: ev.predictions[g.output]}
         energies = {n: presynaptic_energy(g, n, values) + s.eps for n in g.param_nodes}
         updates = {}
         for k, d in ev.param_drive.items():
