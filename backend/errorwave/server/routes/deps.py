@@ -28,4 +28,5 @@ class Services:
 
 def services(request: Request) -> Services:
     """A dependency: the app's Services."""
-    return request.app.state.services  # type: ignore[no-any-return]
+    found: Services = request.app.state.services
+    return found

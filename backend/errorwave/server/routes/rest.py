@@ -18,7 +18,8 @@ CONFIG_BODY = {"required": True, "content": {"application/json": {"schema": {
 Svc = Annotated[Services, Depends(services)]
 
 
-STARTING = {503: {"description": "starting: the workers are not ready yet (Retry-After)"}}
+STARTING: dict[int | str, dict[str, Any]] = {
+    503: {"description": "starting: the workers are not ready yet (Retry-After)"}}
 
 
 def _starting(svc: Services) -> JSONResponse | None:
