@@ -98,7 +98,8 @@ def test_skip_dag_equals_zil():
                                   "weight_perturbation", "node_perturbation"])
 def test_output_with_children_runs(rule):
     config = mlp(3, "B", seed=4)
-    config["graph"]["nodes"].append({"id": "after", "op": "tanh", "inputs": ["y"]})
+    config["graph"]["nodes"].append({"id": "after", "op": "linear", "inputs": ["y"], "size": 2,
+                                     "activation": "tanh"})
     config["graph"]["nodes"].append({"id": "after2", "op": "linear", "inputs": ["after"], "size": 2})
     config["rule"] = {"name": rule}
     engine, frames = run(config)
