@@ -18,12 +18,18 @@ from errorwave.notebook import decode_config, resolve_config
 from errorwave.trajectory import COLUMNS, HEADER
 from tests.package.conftest import Installed
 
-CELLS = [
-    # the five lines of the README
-    'from errorwave import Engine, plots, show\nfrom errorwave.presets import get_preset',
-    'show("zil-mlp")',
-    'df = Engine(get_preset("zil-mlp")).trajectory()\ndf.head(3)',
-    'plots.divergence(df)',
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def readme_notebook() -> list[str]:
+    """The README's five lines (its python block under "In a notebook"), a cell each."""
+    text = (ROOT / "README.md").read_text().split("## In a notebook", 1)[1]
+    block = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    return [line for line in block.splitlines() if line.strip()]
+
+
+CHECKS = [
+    "df.head(3)",
     # what the test checks from inside the kernel, while its server runs
     '''import errorwave, json, urllib.request
 from errorwave.notebook import server
@@ -65,13 +71,15 @@ def test_the_readme_notebook_runs_in_a_fresh_environment(installed_notebook: Ins
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
     monkeypatch.delenv("PYTHONPATH", raising=False)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
+    lines = readme_notebook()
+    assert len(lines) == 5 and lines[2].startswith("show(") and lines[4].startswith("plots.divergence(df)")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in lines + CHECKS])
     client = NotebookClient(nb, kernel_name=kernel_for(installed_notebook, tmp_path), timeout=120,
                             startup_timeout=60,
                             resources={"metadata": {"path": str(installed_notebook.workdir)}})
     client.execute()
     nbformat.validate(nb)
-    _, shown, table, figure, checks = (outputs_of(c) for c in nb.cells)
+    _, _, shown, _, figure, table, checks = (outputs_of(c) for c in nb.cells)
 
     # show(): an iframe on the page's permalink carrying the preset's configuration
     src = html.unescape(re.search(r'<iframe[^>]*src="([^"]+)"', shown["text/html"]).group(1))
