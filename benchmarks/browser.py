@@ -1,5 +1,5 @@
 """Browser animation benchmark: frames per second while playing, at 50 and 300 nodes,
-in headless Chromium (Debian's, no GPU). Goal (DESIGN §8): 60 fps at 50 nodes, 30 fps at
+in headless Chromium (Debian's, no GPU). Goal: 60 fps at 50 nodes, 30 fps at
 300 nodes.
 
 Starts `python -m errorwave serve` on a free port (frontend/dist must be built: `make

@@ -1,4 +1,4 @@
-"""Streaming benchmark of the server (DESIGN §8): a real `errorwave serve` in a subprocess,
+"""Streaming benchmark of the server: a real `errorwave serve` in a subprocess,
 real websocket clients in this process.
 
     .venv/bin/python benchmarks/server.py [--seconds 5] [--sessions 1,10,50] [--rate 20]
@@ -12,7 +12,7 @@ Prints a table:
   latency and fewer frames per second);
 - bytes per frame, JSON against binary float32, for that 50-vertex graph and a preset.
 Run it on an otherwise idle machine; `taskset -c 0,1` pins the server and clients to two
-cores like the DESIGN goal (DESIGN §8: 60 fps; p99 < 100 ms at 50 x 20 fps on 2 cores).
+cores like the product goal (60 fps; p99 < 100 ms at 50 x 20 fps on 2 cores).
 """
 
 from __future__ import annotations

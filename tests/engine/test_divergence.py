@@ -1,4 +1,4 @@
-"""The comparison with backprop (RULES.md §0), edge cases included."""
+"""The comparison with backprop (docs/rules.md), edge cases included."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Standard PC approaches backprop as the output-variance ratio grows (RULES.md §2)."""
+"""Standard PC approaches backprop as the output-variance ratio grows (docs/rules.md)."""
 
 from __future__ import annotations
 

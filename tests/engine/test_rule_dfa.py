@@ -1,4 +1,4 @@
-"""Direct feedback alignment (RULES.md §6)."""
+"""Direct feedback alignment (docs/rules.md)."""
 
 from __future__ import annotations
 

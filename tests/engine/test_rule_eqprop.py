@@ -1,4 +1,4 @@
-"""Equilibrium propagation (RULES.md §11): the update tends to the true gradient as beta -> 0,
+"""Equilibrium propagation (docs/rules.md): the update tends to the true gradient as beta -> 0,
 O(beta) one-sided and O(beta^2) with symmetric nudging."""
 
 from __future__ import annotations

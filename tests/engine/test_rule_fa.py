@@ -1,4 +1,4 @@
-"""Feedback alignment (RULES.md §6): tied feedback is backprop, the output layer always is,
+"""Feedback alignment (docs/rules.md): tied feedback is backprop, the output layer always is,
 random feedback is fixed and seeded, and in training the hidden update comes to align."""
 
 from __future__ import annotations

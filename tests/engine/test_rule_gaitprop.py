@@ -1,4 +1,4 @@
-"""GAIT-prop (RULES.md §8): first-order equal to backprop with orthogonal weights, only at
+"""GAIT-prop (docs/rules.md): first-order equal to backprop with orthogonal weights, only at
 the top layer otherwise; square invertible chains only."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""IL-prox (RULES.md §9): one linear layer takes exactly the proximal (implicit SGD) step."""
+"""IL-prox (docs/rules.md): one linear layer takes exactly the proximal (implicit SGD) step."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Weight and node perturbation (RULES.md §10): one trial per step, the running average
+"""Weight and node perturbation (docs/rules.md): one trial per step, the running average
 tends to the gradient (cosine -> 1, error ~ 1/sqrt(N))."""
 
 from __future__ import annotations

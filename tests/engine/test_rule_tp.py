@@ -1,4 +1,4 @@
-"""Target propagation and difference target propagation (RULES.md §7)."""
+"""Target propagation and difference target propagation (docs/rules.md)."""
 
 from __future__ import annotations
 

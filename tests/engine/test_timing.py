@@ -1,4 +1,4 @@
-"""The timing theorem (RULES.md §5) and FPA-PC's exactness and convergence (§3)."""
+"""The timing theorem (docs/rules.md) and FPA-PC's exactness and convergence (§3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every validation error names the node and the field (DESIGN §3, issue 2)."""
+"""Every validation error names the node and the field (docs/contract.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Z-IL equals backprop (RULES.md §4) under its three conditions, and only under them."""
+"""Z-IL equals backprop (docs/rules.md) under its three conditions, and only under them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Backprop, stepped: the backward front moves one vertex depth per step (RULES.md §1)."""
+"""Backprop, stepped: the backward front moves one vertex depth per step (docs/rules.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Direct feedback alignment (Nokland 2016; RULES.md §6): every hidden layer receives the
+"""Direct feedback alignment (Nokland 2016; docs/rules.md): every hidden layer receives the
 output error e directly through its own fixed random matrix, B_l e, times the slope of
 its nonlinearity; the output layer learns by its true gradient.
 

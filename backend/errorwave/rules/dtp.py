@@ -1,4 +1,4 @@
-"""Difference target propagation (Lee et al. 2015; RULES.md §7):
+"""Difference target propagation (Lee et al. 2015; docs/rules.md):
 h^_{i-1} = h_{i-1} + g_i(h^_i) - g_i(h_i), which cancels the inverse's reconstruction error
 (a zero target step gives a zero target step below, for any g). The machinery is in
 `targets.py`."""

@@ -1,4 +1,4 @@
-"""Equilibrium propagation (Scellier & Bengio 2017; RULES.md §11).
+"""Equilibrium propagation (Scellier & Bengio 2017; docs/rules.md).
 
 On a layered chain x -> u_1 -> ... -> u_L in form B (vertex value r_l = rho_l(u_l), rho_l the
 layer's activation), the Hopfield-like energy with symmetric connections

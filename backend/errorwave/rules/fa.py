@@ -1,4 +1,4 @@
-"""Feedback alignment (Lillicrap et al. 2016; RULES.md §6): the forward pass is backprop's,
+"""Feedback alignment (Lillicrap et al. 2016; docs/rules.md): the forward pass is backprop's,
 the backward pass replaces every transposed forward weight W^T by a fixed random matrix B
 of the same shape. Runs on any DAG: non-linear ops (add, mul, elementwise) pass the error
 back by their true Jacobians, only the weights' transposes are replaced.

@@ -1,4 +1,4 @@
-"""FPA-PC (Millidge, Tschantz & Buckley 2020; RULES.md §3): predictive coding on arbitrary
+"""FPA-PC (Millidge, Tschantz & Buckley 2020; docs/rules.md): predictive coding on arbitrary
 graphs with predictions and Jacobians frozen at their feed-forward values.
 
 The linearisation is built once per example: one retained autograd graph of the local

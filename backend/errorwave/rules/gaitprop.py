@@ -1,4 +1,4 @@
-"""GAIT-prop (Ahmad, van Gerven & Ambrogioni 2020; RULES.md §8): targets sent down through
+"""GAIT-prop (Ahmad, van Gerven & Ambrogioni 2020; docs/rules.md): targets sent down through
 exact inverses of square invertible layers, each a tiny step (gamma) toward the target
 above, rescaled by 1/gamma per layer.
 

@@ -1,4 +1,4 @@
-"""IL-prox (Alonso et al. 2022; RULES.md §9): inference learning read as implicit SGD.
+"""IL-prox (Alonso et al. 2022; docs/rules.md): inference learning read as implicit SGD.
 
 The output is clamped not to y but to the proximal target
     x_out = mu_out + kappa (y - mu_out),   kappa = lr E_out / (1 + lr E_out),

@@ -1,4 +1,4 @@
-"""Node perturbation (RULES.md §10): perturb the pre-activation a_l of every linear vertex
+"""Node perturbation (docs/rules.md): perturb the pre-activation a_l of every linear vertex
 by xi_l ~ N(0, s^2 I), measure the change of the loss dL, and estimate dL/da_l as
 dL xi_l / s^2; each parameter's estimate is its local product, dL xi_l h_{l-1}^T / s^2
 (taken as the vector-Jacobian product of the clean pre-activation, by autograd). One step

@@ -1,4 +1,4 @@
-"""Target propagation (Lee et al. 2015; RULES.md §7): h^_{i-1} = g_i(h^_i) with learned
+"""Target propagation (Lee et al. 2015; docs/rules.md): h^_{i-1} = g_i(h^_i) with learned
 approximate inverses g_i. The machinery is in `targets.py`."""
 
 from __future__ import annotations

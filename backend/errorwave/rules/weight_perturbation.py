@@ -1,4 +1,4 @@
-"""Weight perturbation (RULES.md §10): perturb every parameter at once by xi ~ N(0, s^2 I),
+"""Weight perturbation (docs/rules.md): perturb every parameter at once by xi ~ N(0, s^2 I),
 measure the change of the loss, and estimate the gradient as (L(theta + xi) - L(theta)) xi / s^2.
 One step is one trial; the update shown is -lr times the running average of the estimates.
 

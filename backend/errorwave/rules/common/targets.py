@@ -1,4 +1,4 @@
-"""Target propagation and difference target propagation (Lee et al. 2015; RULES.md §7):
+"""Target propagation and difference target propagation (Lee et al. 2015; docs/rules.md):
 the machinery shared by `tp` and `dtp`, which differ only in how a target is carried
 one layer down.
 
