@@ -18,6 +18,7 @@ class Backprop(RevealedRule):
     description = ("Reverse-mode accumulation. Step t completes the adjoint of every vertex whose "
                    "longest distance to the output is t; all parameters change once, at the end.")
     Settings = BackpropSettings
+    error_meaning = "-dL/dv, the negative adjoint, once the backward front has reached the vertex"
     phases = ("backward", "update")
 
     def __init__(self, ctx):

@@ -78,6 +78,8 @@ class Rule(ABC):
     equation: ClassVar[str] = "ΔW_v = η · δ_v · g(x)ᵀ,   δ_v = ε_v ⊙ f′(a_v)"
     equation_form: ClassVar[str] = "delta"
     Settings: ClassVar[type[RuleSettings]] = RuleSettings
+    # What a frame's `error` of this rule is (every rule's tends to -dL/dv).
+    error_meaning: ClassVar[str] = "value - prediction (a prediction error)"
     # The phase shown before the last step and at it (see `phase()`).
     phases: ClassVar[tuple[str, str]] = ("inference", "update")
 

@@ -44,6 +44,7 @@ class DirectFeedbackAlignment(RevealedRule):
     description = ("The output error is broadcast to every hidden layer at once through fixed "
                    "random matrices; the output layer learns exactly as in backprop.")
     Settings = DFASettings
+    error_meaning = "-dL/dv estimated by the direct feedback B e from the output error"
 
     @classmethod
     def unsupported(cls, config, structure):

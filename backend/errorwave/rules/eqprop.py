@@ -73,6 +73,8 @@ class EqProp(Rule):
                    "weakly nudged toward the target; each weight changes by the difference of "
                    "its local co-activity between the two equilibria, divided by beta.")
     Settings = EqPropSettings
+    error_meaning = ("(u_beta - u_0) / beta, the nudge's displacement; with the predictive energy, "
+                     "the prediction error divided by beta")
 
     @classmethod
     def unsupported(cls, config, structure):

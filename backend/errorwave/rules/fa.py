@@ -56,6 +56,7 @@ class FeedbackAlignment(RevealedRule):
                    "matrices B instead of W^T. The output layer learns exactly as in backprop; "
                    "hidden layers learn once the forward weights come to align with B.")
     Settings = FASettings
+    error_meaning = "-dL/dv as the fixed random feedback B (instead of W transposed) carries it back"
     phases = ("backward", "update")
 
     @classmethod

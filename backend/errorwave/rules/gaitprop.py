@@ -54,6 +54,7 @@ class GaitProp(RevealedRule):
                    "a gamma-sized step toward the target above. With orthogonal weights the "
                    "updates equal backprop's to first order in gamma.")
     Settings = GaitPropSettings
+    error_meaning = "m (target - value), m the multiplier 1/gamma per layer below the top"
 
     @classmethod
     def unsupported(cls, config, structure):

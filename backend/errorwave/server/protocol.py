@@ -204,7 +204,7 @@ class Snapshot(_Open):
     revision: int
     config: dict[str, Any]
     graph: SnapshotGraph
-    rule: dict[str, Any] = Field(description="{name, title, settings, steps}")
+    rule: dict[str, Any] = Field(description="{name, title, settings, steps, error_meaning}")
     example: dict[str, Any] = Field(description="{index, seen, input, target}")
     params: dict[str, NodeParams]
     feedforward: dict[str, Vec]

@@ -23,6 +23,8 @@ class PerturbationBase(Rule):
     -dL/da (its pre-activation) put on the vertex's scale by dividing by f'(a)."""
 
     Settings = PerturbationSettings
+    error_meaning = ("-dL/da estimated from the trials so far (a pre-activation signal), "
+                     "divided by f'(a)")
 
     @classmethod
     def unsupported(cls, config, structure):

@@ -47,6 +47,7 @@ class TargetPropBase(Rule):
 
     difference: bool = False
     Settings = TargetPropSettings
+    error_meaning = "target - value (the value shown is the target, the prediction the feed-forward value)"
 
     @classmethod
     def unsupported(cls, config, structure):
