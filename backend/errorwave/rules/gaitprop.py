@@ -63,8 +63,9 @@ class GaitProp(RevealedRule):
         if problem:
             return problem
         if config.graph.loss != "mse":
-            return ("gaitprop's top target is y itself, which matches the half-MSE loss only; "
-                    "set graph.loss to 'mse'")
+            return (f"the output '{structure.output}' has loss '{config.graph.loss}'; gaitprop's top "
+                    "target is the target itself, which matches the half-MSE loss only: set graph.loss "
+                    "to 'mse'")
         n = structure.sizes[structure.inputs[0]]
         for nid in structure.order:
             node = config.node(nid)

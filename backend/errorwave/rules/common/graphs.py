@@ -20,7 +20,8 @@ def chain_problem(config: Config, s: Structure, rule: str) -> str | None:
     """A layered chain: one input, then linear nodes each fed by the previous one only,
     ending at the output. None if the graph is one, else the first thing that is wrong."""
     if len(s.inputs) != 1:
-        return f"{rule} needs a chain with exactly one input node; the graph has {len(s.inputs)}"
+        return (f"{rule} needs a chain with exactly one input node; the graph has {len(s.inputs)} "
+                f"({', '.join(repr(n) for n in s.inputs)})")
     problem = linear_only_problem(config, s, rule)
     if problem:
         return problem
