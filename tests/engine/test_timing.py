@@ -77,3 +77,23 @@ def test_standard_pc_leaks_forward_on_a_dag():
     engine = Engine(skip_dag({"name": "pc", "gamma": 0.5, "steps": 4, "output_variance": 1.0}))
     frames = [engine.frame] + engine.run()
     assert first_nonzero(frames)["h2"] < engine.structure.shortest["h2"]
+
+
+@pytest.mark.parametrize("gamma", [0.3, 0.5, 1.0])
+def test_fpa_errors_follow_the_binomial_law_frame_by_frame(gamma):
+    """On a chain, FPA's error at distance d after t steps is P(Bin(t, gamma) >= d) times
+    backprop's -dL/dv: each step moves a fraction gamma of the error one layer down."""
+    from math import comb
+
+    engine = Engine(mlp(4, "B", seed=7, rule={"name": "fpa", "gamma": gamma, "steps": 8}))
+    frames = [engine.frame] + engine.run()
+    snap = engine.snapshot()
+    for frame in frames:
+        t = frame["t"]
+        for nid in ("h1", "h2", "h3"):
+            d = snap["graph"]["nodes"][nid]["distance"]["shortest"]
+            p = sum(comb(t, k) * gamma ** k * (1 - gamma) ** (t - k) for k in range(d, t + 1))
+            want = [-p * a for a in snap["backprop"]["adjoint"][nid]]
+            got = frame["nodes"][nid]["error"]
+            assert all(abs(g - w) <= 1e-13 * (1 + abs(w)) for g, w in zip(got, want, strict=True)), \
+                (t, nid)
