@@ -48,7 +48,8 @@ class ILProx(Rule):
             return (f"the output '{out.id}' has op '{out.op}'; ilprox mixes the target through the "
                     f"output layer's presynaptic activity, so the output must be a linear node")
         if config.graph.loss != "mse":
-            return "ilprox's proximal output target is closed-form for the half-MSE only (loss 'mse')"
+            return (f"the output '{out.id}' has loss '{config.graph.loss}'; ilprox's proximal output "
+                    "target is closed-form for the half-MSE only (loss 'mse')")
         return None
 
     @classmethod
