@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-python install-frontend install-browser frontend demo test lint schema bench dist
+.PHONY: install install-python install-frontend install-browser frontend demo test test-deep lint schema bench dist
 
 install: install-python install-frontend
 
@@ -37,7 +37,11 @@ lint:
 
 test: install install-browser frontend lint
 	cd frontend && npm test
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
+
+# The property tests over random graphs with many more examples (minutes, not in CI).
+test-deep: install
+	ERRORWAVE_HYPOTHESIS_PROFILE=deep $(BIN)/pytest -q tests/engine/test_properties.py
 
 # The sdist and the wheel in dist/ (the wheel carries the built page, presets and schemas).
 dist: install frontend
