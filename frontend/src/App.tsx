@@ -6,6 +6,7 @@ import { GraphEditor } from "./graph/GraphEditor";
 import { GraphToolbar } from "./graph/GraphToolbar";
 import { Charts } from "./panels/Charts";
 import { FirstRun } from "./panels/FirstRun";
+import { LearningPanel } from "./panels/Learning";
 import { Header } from "./panels/Header";
 import { Inspector } from "./panels/Inspector";
 import { DivergedBadge, LinkErrorNotice, NoticeBanner } from "./panels/Notices";
@@ -64,6 +65,7 @@ export function App() {
           <FirstRun />
           {shown("inspector") && <Inspector showEditor={shown("editor")} />}
           {shown("charts") && <Charts />}
+          {shown("charts") && <LearningPanel />}
         </aside>
       )}
     </div>

@@ -41,7 +41,10 @@ function scheduleValidate(config: Config, seekTo: number | undefined, delay: num
       // each issue is shown once, where it belongs (node, field or banner); while any
       // stands the live session is stopped (transport disabled, graph dimmed)
       setState({ issues });
-      if (issues.length === 0) loadConfig(config, seekTo);
+      if (issues.length === 0) {
+        setState({ learnRows: [] }); // a load rebuilds the model: its learning starts afresh
+        loadConfig(config, seekTo);
+      }
     } catch (e) {
       if (seq !== validateSeq) return;
       setState({ notice: { kind: "error", text: (e as Error).message } });

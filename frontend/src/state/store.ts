@@ -45,6 +45,7 @@ export interface Boundary {
   x: number[];
   y: number[];
   z: (number | null)[][];
+  level: number; // the score's value on the boundary
   points: { x: number; y: number; label: number }[];
 }
 

@@ -3,7 +3,7 @@ import {
   nextExample, reset, runExample, setSpeed, stepBack, stepForward, togglePlay,
 } from "../state/session";
 import { stopped } from "../state/honest";
-import { headT, useStore } from "../state/store";
+import { headT, setState, useStore } from "../state/store";
 
 const SPEEDS = [0.5, 1, 2, 4, 8, 15, 30, 60];
 
@@ -19,7 +19,7 @@ export function Transport() {
   const example = useStore((s) => s.snapshot?.example);
   return (
     <div className="ew-transport" role="toolbar" aria-label="transport">
-      <button data-testid="reset" onClick={reset} disabled={!ready} title="reset (keeps initial weights)">⟲ reset</button>
+      <button data-testid="reset" onClick={() => { reset(); setState({ learnRows: [] }); }} disabled={!ready} title="reset (keeps initial weights)">⟲ reset</button>
       <button data-testid="step-back" onClick={stepBack} disabled={!ready || t === 0} title="←">◀ step</button>
       <button data-testid="play" onClick={togglePlay} disabled={!ready || (done && !playing)} title="space" aria-pressed={playing}>
         {playing ? "❚❚ pause" : "▶ play"}
