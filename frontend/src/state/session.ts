@@ -6,7 +6,7 @@
 import type { Config } from "../protocol/config";
 import type { ClientMessage, Frame, ServerMessage, Snapshot, UpdatesMessage } from "../protocol/messages";
 import { Socket, type SocketHandlers } from "../protocol/socket";
-import { getState, headT, setState, useStore, type State } from "./store";
+import { getState, headT, setState, useStore, type LearnRow, type State } from "./store";
 
 /** What the session needs of the outside world (a fake in unit tests). */
 export interface SessionDeps {
@@ -96,6 +96,10 @@ export class LiveSession {
         return;
       case "event":
         if (msg.kind === "paused" || msg.kind === "example_done") this.deps.setState({ playing: false });
+        // one learning row per example (the learning panel; rows of one shape, contract.md)
+        if (msg.kind === "learned" && msg.row) {
+          this.deps.setState({ learnRows: [...this.deps.getState().learnRows, msg.row as LearnRow].slice(-2000) });
+        }
         return;
       default:
         return;
