@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 import errorwave.datasets as datasets
+from errorwave.boundary import decision_boundary
 from errorwave.config import Config, DatasetData, Limits
 from errorwave.events import EventMonitor
 from errorwave.frames import Detail, FrameBuilder, nan_to_none
@@ -210,8 +211,13 @@ class Engine:
         div = self.frame["divergence"]
         angles = {n: (None if m["cosine"] is None else math.degrees(math.acos(m["cosine"])))
                   for n, m in div["params"].items()}
+        # the decision boundary after this example's updates (2-D datasets only); only the
+        # newest row keeps it, so a long history stays small
+        if self.history:
+            self.history[-1].pop("boundary", None)
         return {"example": self.examples_seen, "index": self.example.index, "loss": self.loss,
-                "angle": angles, "cosine": div["total"]["cosine"]}
+                "angle": angles, "cosine": div["total"]["cosine"],
+                "boundary": decision_boundary(self.graph, self.params, self.config)}
 
     # ----- convenience for scripts ---------------------------------------------------------
     def trajectory(self, examples: int = 1) -> Any:
