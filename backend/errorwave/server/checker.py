@@ -21,7 +21,7 @@ import logging
 import multiprocessing
 import os
 from collections import OrderedDict
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -148,6 +148,7 @@ class Checker:
         self.limits = settings.engine_limits()
         self.waiting = 0
         self.executor: Executor | None = None
+        self._started: Future[int] | None = None
         # issues of stored links, by link id: a class opening one link checks it once
         self._stored: OrderedDict[str, asyncio.Future[list[dict[str, Any]]]] = OrderedDict()
 
@@ -159,8 +160,13 @@ class Checker:
 
     async def start(self) -> None:
         self.executor = self._make()
-        # start the helper (it imports torch) before the server answers, not on a request
-        await asyncio.wrap_future(self.executor.submit(_ping))
+        # start the helper now (it imports torch, alongside the workers), not on a request;
+        # /healthz says "starting" until it is up
+        self._started = self.executor.submit(_ping)
+
+    @property
+    def ready(self) -> bool:
+        return self._started is not None and self._started.done()
 
     async def stop(self) -> None:
         if self.executor is not None:

@@ -23,8 +23,9 @@ STARTING: dict[int | str, dict[str, Any]] = {
 
 
 def _starting(svc: Services) -> JSONResponse | None:
-    """503 {"status": "starting"} until every worker has imported torch and warmed up."""
-    if svc.pool is not None and svc.pool.ready:
+    """503 {"status": "starting"} until every worker and the configuration checker have
+    imported torch and warmed up."""
+    if svc.pool is not None and svc.pool.ready and svc.checker.ready:
         return None
     return JSONResponse({"status": "starting"}, status_code=503, headers={"Retry-After": "1"})
 
