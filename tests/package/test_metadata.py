@@ -102,3 +102,19 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out == f"errorwave {PROJECT['version']}\n"
     main = (ROOT / "backend" / "errorwave" / "__main__.py").read_text()
     assert "sys.exit(main())" in main  # `python -m errorwave`, run in test_wheel.py
+
+
+def test_a_checkout_finds_the_shared_folders_and_the_built_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The editable install copies nothing: the presets, schemas and page are the checkout's."""
+    from errorwave import resources
+    from errorwave.schema import SCHEMA_DIR
+    from errorwave.server.limits import Settings
+
+    monkeypatch.delenv("ERRORWAVE_PRESETS", raising=False)
+    assert not (ROOT / "backend" / "errorwave" / "assets").exists()
+    assert resources.presets_dir() == ROOT / "shared" / "presets"
+    assert resources.schema_dir() == SCHEMA_DIR == ROOT / "shared" / "schema"
+    assert resources.web_dir() == ROOT / "frontend" / "dist"
+    assert Settings().frontend_dir == str(ROOT / "frontend" / "dist")
+    with pytest.raises(ValueError, match="unknown resource folder"):
+        resources.asset_dir("secrets")
