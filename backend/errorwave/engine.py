@@ -27,7 +27,8 @@ from errorwave.structure import Structure
 from errorwave.trajectory import trajectory as trajectory_table
 from errorwave.validation import parse_config
 
-SIGN_CONVENTION = "error = value - prediction; tends to -dL/dv (the negative adjoint)"
+SIGN_CONVENTION = ("errors tend to -dL/dv (the negative adjoint); updates are the change applied "
+                   "(backprop's: -lr dL/dtheta)")
 
 
 class Engine:
@@ -185,7 +186,8 @@ class Engine:
             "config": self.config.model_dump(mode="json", exclude_none=True),
             "graph": {"order": list(s.order), "nodes": nodes, "output": s.output, "depth": s.depth},
             "rule": {"name": self.rule_cls.name, "title": self.rule_cls.title,
-                     "settings": self.settings.model_dump(mode="json"), "steps": self.steps},
+                     "settings": self.settings.model_dump(mode="json"), "steps": self.steps,
+                     "error_meaning": self.rule_cls.error_meaning},
             "example": {"index": self.example.index, "seen": self.examples_seen,
                         "input": {n: v.tolist() for n, v in self.example.inputs.items()},
                         "target": self.example.target.tolist()},

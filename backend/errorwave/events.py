@@ -10,13 +10,16 @@ which may legitimately start at 0 (Fa-Z-IL's prediction period, EqProp's free ph
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from errorwave.divergence import flat
 from errorwave.graph import CompiledGraph, Values
 from errorwave.rules.base import Observation
+
+if TYPE_CHECKING:
+    from errorwave.frames import StepNumbers
 
 CONVERGED_TOL = 1e-12
 # A value or prediction beyond VALUE_FACTOR x (1 + the largest feed-forward magnitude) is
@@ -47,10 +50,13 @@ class EventMonitor:
         self.converged = False
         self.halted: dict[str, Any] | None = None
         self._prev_errors: torch.Tensor | None = None
+        self._nums: StepNumbers | None = None
 
-    def check(self, obs: Observation, t: int) -> list[Event]:
-        """The generic events at step t (in this order: arrivals, then a halt or convergence)."""
+    def check(self, obs: Observation, t: int, nums: StepNumbers | None = None) -> list[Event]:
+        """The generic events at step t (in this order: arrivals, then a halt or convergence).
+        `nums` (frames.StepNumbers) spares the scans its flat numbers already answer."""
         g = self.g
+        self._nums = nums
         events: list[Event] = []
         for nid in g.hidden_and_output:
             if nid not in self.arrived and bool((obs.errors[nid] != 0).any()):
@@ -61,7 +67,7 @@ class EventMonitor:
             self.halted = {"node": halt["node"], "field": halt.pop("field"), "t": t, "kind": halt["kind"]}
             events.append(halt)
             return events
-        now = flat([obs.errors[n] for n in g.hidden_and_output])
+        now = nums.errors if nums is not None else flat([obs.errors[n] for n in g.hidden_and_output])
         if self._prev_errors is not None and not self.converged and now.numel():
             change = float((now - self._prev_errors).abs().max())
             if change <= CONVERGED_TOL * max(1.0, float(now.abs().max())):
@@ -78,6 +84,8 @@ class EventMonitor:
         """Where a blow-up started: the first vertex in topological order (then the first
         field) holding a non-finite number."""
         g = self.g
+        if self._nums is not None and self._nums.finite:  # the one finiteness check of the step
+            return None
         everything = [*obs.values.values(), *obs.predictions.values(), *obs.errors.values(),
                       *obs.updates.values()]
         if math.isfinite(obs.energy) and bool(torch.isfinite(flat(everything)).all()):
@@ -101,7 +109,9 @@ class EventMonitor:
         """Finite but runaway: the first vertex whose value or prediction passed the bound,
         else (energy alone past its bound) the vertex with the largest error."""
         g = self.g
-        for nid in g.order:
+        # every number of the step is within the bound: no vertex to look for
+        quiet = self._nums is not None and self._nums.peak <= self.value_bound
+        for nid in [] if quiet else g.order:
             for what, table in self._tables(obs)[:2]:
                 if nid in table and table[nid].numel():
                     size = float(table[nid].abs().max())

@@ -172,14 +172,15 @@ def test_nan_blow_up_pauses_with_its_origin(client: Client, where: str) -> None:
         node = None
     client.send({"type": "load", "config": config})
     msgs = client.until(lambda m: m["type"] == ("error" if where == "forward" else "frame"))
+    halts = ("diverged", "unstable")  # a NaN, or finite numbers far past the example's scale
     if where == "inference":
-        assert all(e["kind"] != "diverged" for e in msgs[-1]["events"])
+        assert all(e["kind"] not in halts for e in msgs[-1]["events"])
         client.send({"type": "play", "rate": 200})
         msgs = client.until(lambda m: m["type"] == "event" and m["kind"] == "paused", timeout=30)
-        assert msgs[-1]["reason"] == "diverged"
+        assert msgs[-1]["reason"] in halts
     errors = [m for m in msgs if m["type"] == "error"]
     frames = frames_of(msgs)
-    diverged = [e for e in frames[-1]["events"] if e["kind"] == "diverged"]
+    diverged = [e for e in frames[-1]["events"] if e["kind"] in halts]
     assert len(diverged) == 1 and (node is None or diverged[0]["node"] == node)
     assert errors and errors[-1]["code"] == "diverged" and diverged[0]["node"] in errors[-1]["message"]
     client.send({"type": "step"})

@@ -1,4 +1,4 @@
-"""Standard predictive coding / inference learning (Whittington & Bogacz 2017; RULES.md §2)."""
+"""Standard predictive coding / inference learning (Whittington & Bogacz 2017; docs/rules.md)."""
 
 from __future__ import annotations
 
@@ -50,5 +50,6 @@ class PredictiveCoding(Rule):
                            ev.energy, events, signals)
 
     def move(self) -> None:
-        ev = self.ev if self.ev_t == self.t else self.state.evaluate()
+        # the parameter gradients are read at observe(); moving needs only the values'
+        ev = self.ev if self.ev_t == self.t else self.state.evaluate(params=())
         self.state.move_values(ev, self.settings.gamma)

@@ -1,4 +1,4 @@
-"""Z-IL (Song, Lukasiewicz, Xu & Bogacz 2020; RULES.md §4): standard PC with unit
+"""Z-IL (Song, Lukasiewicz, Xu & Bogacz 2020; docs/rules.md): standard PC with unit
 variances plus three conditions (init at feed-forward values, unit step, each layer's
 parameters changing once at the step equal to its distance to the output)."""
 
@@ -70,7 +70,8 @@ class ZIL(Rule):
     def evaluate(self) -> Evaluation:
         """The energy's gradients at the current state, once per step."""
         if self.ev_t != self.t:
-            self.ev, self.ev_t = self.state.evaluate(), self.t
+            # parameter gradients only for the vertices whose plasticity fires now
+            self.ev, self.ev_t = self.state.evaluate(params=self.firing_now()), self.t
         assert self.ev is not None
         return self.ev
 
@@ -97,7 +98,7 @@ class ZIL(Rule):
             self.updates[k] = self.updates[k] + d
         if getattr(self.settings, "order", "simultaneous") == "weights_first":
             self._apply(delta)
-            st.move_values(st.evaluate(), gamma)
+            st.move_values(st.evaluate(params=()), gamma)
         else:
             st.move_values(ev, gamma)  # both moves from the state before the step
             self._apply(delta)

@@ -40,11 +40,11 @@ def dumps(message: Any) -> str:
 
 
 def classify(err: ConfigInvalid) -> str:
-    """The error code for a failed validation."""
-    text = " ".join(i.message for i in err.issues)
-    if "exceed the limit" in text:
+    """The error code for a failed validation (from the issues' codes)."""
+    codes = err.codes
+    if "limit" in codes:
         return "too_large"
-    if "does not support this graph" in text:
+    if "unsupported_graph" in codes:
         return "unsupported_graph"
     return "invalid_config"
 
@@ -77,6 +77,12 @@ class Slot:
             self.sent_with.pop(t_old, None)
             self.layouts.pop(t_old, None)
             self.kept -= sum(len(v) for v in dropped.values())
+
+    def watch(self, nodes: tuple[str, ...]) -> None:
+        """The parameter nodes whose full updates go into frames (unknown ones ignored)."""
+        known = self.engine.graph.param_nodes
+        self.watched = tuple(dict.fromkeys(n for n in nodes if n in known))
+        self.engine.watch = set(self.watched)
 
     def forget(self) -> None:
         self.history.clear()
@@ -173,11 +179,11 @@ class Core:
             config = presets.get_preset(req.preset)
             if config is None:
                 return rpc.fail("unknown_preset", f"no preset {req.preset[:64]!r}; see GET /api/presets")
-        engine = Engine(config, limits=self.limits, revision=req.revision)
+        engine = Engine(config, limits=self.limits, revision=req.revision, detail="lean")
         slot = Slot(engine, self.history_bytes)
         old = self.slots.get(req.sid)
         if old is not None:  # a new configuration keeps what the client watches, where it exists
-            slot.watched = tuple(n for n in old.watched if n in engine.graph.param_nodes)
+            slot.watch(old.watched)
         self.slots[req.sid] = slot  # replaces the previous engine only once the new one is valid
         return self._ok(slot, self._example_out(slot, req.encodings))
 
@@ -236,7 +242,7 @@ class Core:
                      "message": f"no field '{req.path}' in the configuration"}
             return rpc.fail("invalid_config", issue["message"], [issue])
         slot.view = FrameView(slot.engine)  # a rebuild may change the graph
-        slot.watched = tuple(n for n in slot.watched if n in slot.engine.graph.param_nodes)
+        slot.watch(slot.watched)
         return self._ok(slot, self._example_out(slot, req.encodings))
 
     def reset(self, slot: Slot, req: rpc.Reset) -> rpc.Reply:
@@ -260,7 +266,8 @@ class Core:
                 return self._ok(slot, [], finished=False)
         if e.next_example() is None:
             h = e.halted or {}
-            return rpc.fail("diverged", f"the example diverged at node {h.get('node')!r} (step "
+            what = "diverged" if h.get("kind", "diverged") == "diverged" else "became unstable"
+            return rpc.fail("diverged", f"the example {what} at node {h.get('node')!r} (step "
                             f"{h.get('t')}); reset, set or load to go on")
         row = e.history[-1] if e.history else None
         return self._ok(slot, self._example_out(slot, req.encodings), row=row)
@@ -268,8 +275,7 @@ class Core:
     def watch(self, slot: Slot, req: rpc.Watch) -> rpc.Reply:
         """Watch these nodes: their full updates for every kept step of this example (one
         `updates` message), then (binary) the new schema and the latest frame with them."""
-        known = slot.engine.graph.param_nodes
-        slot.watched = tuple(dict.fromkeys(n for n in req.nodes if n in known))
+        slot.watch(req.nodes)
         e = slot.engine
         out: rpc.Out = [("updates", {"json": dumps({
             "type": "updates", "revision": e.revision, "example": e.examples_seen,

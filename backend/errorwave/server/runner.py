@@ -102,16 +102,23 @@ class Runner:
             return False
         if self.halted():
             h = (self.state or {})["halted"]
-            self.error("diverged", f"the example diverged at node {h['node']!r} (step "
+            what = "diverged" if h.get("kind", "diverged") == "diverged" else "became unstable"
+            self.error("diverged", f"the example {what} at node {h['node']!r} (step "
                        f"{h['t']}); reset, set or load to go on")
             return False
         return True
 
+    def halt_reason(self) -> str:
+        """`diverged` (a NaN or Inf) or `unstable` (finite, far past the example's scale)."""
+        return str(((self.state or {}).get("halted") or {}).get("kind", "diverged"))
+
     def after_frames(self) -> None:
-        """Tell the clients about a divergence the last frames ran into."""
+        """Tell the clients about a halt the last frames ran into (error code `diverged`)."""
         if self.halted():
             h = (self.state or {})["halted"]
-            self.error("diverged", f"non-finite {h['field']} at node {h['node']!r} (step "
+            what = (f"non-finite {h['field']}" if self.halt_reason() == "diverged"
+                    else f"{h['field']} far beyond the example's scale (unstable)")
+            self.error("diverged", f"{what} at node {h['node']!r} (step "
                        f"{h['t']}): the session is paused; reset, set or load to go on")
 
     # ----- worker calls -------------------------------------------------------------------
@@ -314,12 +321,12 @@ class Runner:
                     reason = "not_loaded"
                     break
                 if st["halted"]:
-                    reason = "diverged"
+                    reason = self.halt_reason()
                     break
                 if st["done"]:
                     if playing and plan.across_examples:
                         if not await self._next_example():
-                            reason = ("diverged" if self.halted() else "limit"
+                            reason = (self.halt_reason() if self.halted() else "limit"
                                       if self.blocked else "pause" if self._stop.is_set() else "error")
                             break
                     else:

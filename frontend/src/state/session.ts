@@ -181,7 +181,7 @@ export class LiveSession {
       frames[frame.t] = frame;
       if (atHead || playing || (this.followTo !== null && frame.t <= this.followTo)) t = frame.t;
       if (this.followTo !== null && frame.t >= this.followTo) this.followTo = null;
-      const div = frame.events.find((e) => e.kind === "diverged");
+      const div = frame.events.find((e) => e.kind === "diverged" || e.kind === "unstable");
       if (div) {
         diverged = { node: div.node, t: frame.t, detail: div.detail ?? "" };
         t = frame.t;

@@ -9,6 +9,7 @@ sum_c J_ci^T c_c for every value and (dmu_i/dtheta_i)^T c_i for every parameter.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import torch
@@ -21,7 +22,7 @@ class Evaluation:
     predictions: Values
     errors: Values  # eps for hidden vertices, -dL/dmu_out for the output (0 if unclamped)
     grad_values: Values  # dF/dx for hidden vertices
-    param_drive: Params  # (dmu_i/dtheta_i)^T eps_i / s_i: -dF/dtheta
+    param_drive: Params  # (dmu_i/dtheta_i)^T eps_i / s_i: -dF/dtheta (the vertices asked for)
     energy: float
 
 
@@ -37,14 +38,30 @@ class EnergyState:
         self.variances = variances
         self.x: Values = {n: feedforward[n].clone() for n in graph.hidden}
         self.clamped = True
+        self._sizes = [self.x[n].numel() for n in graph.hidden]
+        hv = {variances[n] for n in graph.hidden}
+        # one hidden variance (pc, zil): the energy of the hidden errors is one dot product
+        self._hidden_variance = hv.pop() if len(hv) == 1 else None
 
-    def evaluate(self) -> Evaluation:
+    def evaluate(self, params: Collection[str] | None = None) -> Evaluation:
+        """Errors, energy and the energy's gradients at the current state: one vector-Jacobian
+        product. Only the parameters of the vertices in `params` (default: all) are
+        differentiated; with none, it is a values-only sweep. The hidden values and the
+        differentiated parameters are each one flat leaf (no detach per tensor)."""
         g = self.g
-        leaves = {n: v.detach().requires_grad_(True) for n, v in self.x.items()}
-        p_leaves = {k: v.detach().requires_grad_(True) for k, v in self.params.items()}
-        values = {**self.inputs, **leaves}
-        mus = g.predict_all(values, p_leaves)
-        errors: Values = {n: (self.x[n] - mus[n].detach()) for n in g.hidden}
+        hidden = g.hidden
+        x_leaf = (torch.cat([self.x[n].reshape(-1) for n in hidden]) if hidden
+                  else torch.zeros(0, dtype=g.dtype)).requires_grad_(True)
+        leaves = dict(zip(hidden, x_leaf.split(self._sizes), strict=True))
+        keys = [k for k in g.param_keys if params is None or k[0] in params]
+        p_all = dict(self.params)
+        p_leaf = None
+        if keys:
+            p_leaf = torch.cat([self.params[k].reshape(-1) for k in keys]).requires_grad_(True)
+            for k, v in zip(keys, p_leaf.split([self.params[k].numel() for k in keys]), strict=True):
+                p_all[k] = v.view_as(self.params[k])
+        mus = g.predict_all({**self.inputs, **leaves}, p_all)
+        errors: Values = {n: (self.x[n] - mus[n].detach()) for n in hidden}
         mu_out = mus[g.output].detach()
         s_out = self.variances[g.output]
         if self.clamped:
@@ -53,22 +70,25 @@ class EnergyState:
         else:
             errors[g.output] = torch.zeros_like(mu_out)
             energy = 0.0
-        energy += sum(float((errors[n] ** 2).sum()) / (2 * self.variances[n]) for n in g.hidden)
+        eps = torch.cat([errors[n].reshape(-1) for n in hidden]) if hidden else x_leaf.detach()
+        if self._hidden_variance is not None:
+            energy += float(eps.dot(eps)) / (2 * self._hidden_variance)
+        else:
+            energy += sum(float((errors[n] ** 2).sum()) / (2 * self.variances[n]) for n in hidden)
         cot = {n: errors[n] / self.variances[n] for n in g.hidden_and_output}
         live = [n for n in g.hidden_and_output if mus[n].requires_grad]
-        x_keys = list(leaves)
-        p_keys = list(p_leaves)
-        grads = torch.autograd.grad(
-            [mus[n] for n in live], [leaves[n] for n in x_keys] + [p_leaves[k] for k in p_keys],
-            grad_outputs=[cot[n] for n in live], allow_unused=True) if live else ()
-        grads = list(grads) or [None] * (len(x_keys) + len(p_keys))
-        grad_values: Values = {}
-        for n, gx in zip(x_keys, grads[:len(x_keys)], strict=True):
-            back = torch.zeros_like(self.x[n]) if gx is None else gx
-            grad_values[n] = cot[n] - back
+        wrt = [x_leaf] + ([p_leaf] if p_leaf is not None else [])
+        grads = torch.autograd.grad([mus[n] for n in live], wrt, grad_outputs=[cot[n] for n in live],
+                                    allow_unused=True) if live else (None, None)
+        gx = grads[0] if grads[0] is not None else torch.zeros_like(eps)
+        cot_hidden = (eps / self._hidden_variance if self._hidden_variance is not None else
+                      torch.cat([cot[n].reshape(-1) for n in hidden]) if hidden else eps)
+        grad_values: Values = dict(zip(hidden, (cot_hidden - gx).split(self._sizes), strict=True))
         drive: Params = {}
-        for k, gp in zip(p_keys, grads[len(x_keys):], strict=True):
-            drive[k] = torch.zeros_like(self.params[k]) if gp is None else gp
+        if p_leaf is not None:
+            gp = grads[1] if len(grads) > 1 and grads[1] is not None else torch.zeros_like(p_leaf)
+            for k, v in zip(keys, gp.split([self.params[k].numel() for k in keys]), strict=True):
+                drive[k] = v.view_as(self.params[k])
         return Evaluation({n: m.detach() for n, m in mus.items()}, errors, grad_values, drive, energy)
 
     def move_values(self, ev: Evaluation, gamma: float) -> None:
