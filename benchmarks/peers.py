@@ -71,7 +71,6 @@ def measure(repeat: int, rounds: int) -> None:
     sys.path.insert(0, str(ROOT / "backend"))
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from engine import backward_pass, endless, mlp  # type: ignore[import-not-found]
-
     from errorwave import Engine
 
     config = mlp()
