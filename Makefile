@@ -5,15 +5,17 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-python install-frontend install-browser frontend demo test test-deep lint schema bench dist
+.PHONY: lock install install-python install-frontend install-browser frontend demo test test-deep lint schema bench dist
 
 install: install-python install-frontend
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
+# Every package, transitive ones included, at the version and sha256 of the lock;
+# `make lock` rewrites the locks after a pin in requirements*.txt changed.
 install-python: $(BIN)/python
-	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 
 install-frontend:
@@ -29,11 +31,16 @@ frontend:
 demo: install frontend
 	$(BIN)/errorwave serve --host $(HOST) --port $(PORT)
 
+# requirements.lock and requirements-dev.lock from the pins (tools/lock.py).
+lock: $(BIN)/python
+	$(BIN)/pip install -q packaging==26.4
+	$(BIN)/python tools/lock.py
+
 schema:
 	$(BIN)/errorwave schema
 
 lint:
-	$(BIN)/ruff check backend tests benchmarks setup.py
+	$(BIN)/ruff check backend tests benchmarks tools setup.py
 
 test: install install-browser frontend lint
 	cd frontend && npm test
