@@ -317,3 +317,80 @@ def test_learning_chart_gets_a_point_per_example_and_the_boundary(page):
     assert "contour" in kinds and "heatmap" in kinds
     page.get_by_test_id("learn-1").click()
     page.wait_for_selector("[data-testid=learning-panel][data-rows='11']")
+
+
+RECTS = """sel => [...document.querySelectorAll(sel)].map(e => {
+    const r = e.getBoundingClientRect(); return {l: r.left, t: r.top, r: r.right, b: r.bottom}; })"""
+
+
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]
+
+
+def test_new_node_lands_in_free_space(page):
+    page.goto("/")
+    wait_loaded(page)
+    load(page, "dag-skip-zil")
+    before = fits(page)
+    page.get_by_test_id("add-node").click()
+    page.locator("[data-node-id=n1]").wait_for()
+    wait_settled(page, before)
+    new = page.evaluate(RECTS, "[data-node-id=n1]")[0]
+    others = page.evaluate(RECTS, "[data-node-id]:not([data-node-id=n1])")
+    controls = page.evaluate(RECTS, ".react-flow__controls")[0]
+    pane = page.evaluate(RECTS, "[data-testid=graph]")[0]
+    assert not any(overlap(new, o) for o in others)
+    assert not overlap(new, controls)
+    assert pane["l"] <= new["l"] and new["r"] <= pane["r"] and pane["t"] <= new["t"] and new["b"] <= pane["b"]
+
+
+def test_dragged_positions_travel_in_the_link(page):
+    page.goto("/")
+    wait_loaded(page)
+    load(page, "zil-mlp")
+    start = page.evaluate("() => document.querySelector('.react-flow__node[data-id=h2]').style.transform")
+    card = page.locator("[data-node-id=h2] .ew-node-title")
+    box = card.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 60, box["y"] + 90, steps=8)
+    page.mouse.up()
+    page.wait_for_function("() => location.hash.includes('pos=')")
+    where = "() => document.querySelector('.react-flow__node[data-id=h2]').style.transform"
+    page.wait_for_function(f"() => !({where})().includes('.')")  # snapped to whole units
+    moved = page.evaluate(where)
+    assert moved != start
+    page.reload()
+    wait_loaded(page)
+    page.wait_for_function(f"m => ({where})() === m", arg=moved)
+
+
+def test_short_link_keeps_its_address(page, api):
+    config = api.get("/api/presets/zil-mlp").json()
+    link = api.post("/api/links", json={"config": config, "view": {"t": "1", "sel": "h2"}}).json()
+    page.goto(f"/s/{link['id']}")
+    wait_loaded(page)
+    wait_t(page, 1)
+    page.get_by_test_id("step").click()
+    wait_t(page, 2)
+    page.wait_for_timeout(400)  # the address is written 150 ms after a change
+    assert page.evaluate("() => location.pathname + location.hash") == f"/s/{link['id']}"
+
+
+def test_chart_ticks_are_integers_and_the_legend_stays_clear(page):
+    page.goto("/")
+    wait_loaded(page)
+    page.get_by_test_id("presenter").click()
+    open_preset(page, "fpa-chain-gamma1")
+    steps = int(page.evaluate("() => document.querySelector('[data-testid=scrubber]').max"))
+    page.get_by_test_id("run-example").click()
+    wait_t(page, steps)
+    page.wait_for_function("""n => { const el = document.querySelector('[data-testid=divergence-chart]');
+        return el.dataset.summary && el.dataset.summary === el.dataset.pending
+            && JSON.parse(el.dataset.summary)[0].length === n }""", arg=steps + 1)
+    ticks = page.locator("[data-testid=divergence-chart] .xtick text").evaluate_all(
+        "ts => ts.map(t => t.textContent)")
+    assert ticks and all(t.strip().isdigit() for t in ticks) and len(set(ticks)) == len(ticks), ticks
+    legend = page.evaluate(RECTS, "[data-testid=divergence-chart] .legend")[0]
+    title = page.evaluate(RECTS, "[data-testid=divergence-chart] .g-xtitle")[0]
+    assert not overlap(legend, title)

@@ -193,7 +193,9 @@ export function GraphEditor() {
     const cfg = getState().config;
     for (const c of changes) {
       if (c.type === "position" && c.position && !c.dragging) {
-        setState({ positions: { ...getState().positions, [c.id]: c.position }, positionsAuto: false });
+        // whole flow units, as the permalink carries them
+        const at = { x: Math.round(c.position.x), y: Math.round(c.position.y) };
+        setState({ positions: { ...getState().positions, [c.id]: at }, positionsAuto: false });
       } else if (c.type === "select" && c.selected) {
         setState({ selected: c.id });
       } else if (c.type === "remove" && cfg) {

@@ -33,7 +33,7 @@ export function DivergedBadge() {
   if (!diverged) return null;
   return (
     <div className="ew-badge ew-error" role="alert" data-testid="diverged-badge">
-      <strong>Blow-up (NaN/Inf)</strong> at step {diverged.t}
+      <strong>{diverged.kind === "unstable" ? "Runaway (unstable)" : "Blow-up (NaN/Inf)"}</strong> at step {diverged.t}
       {diverged.node ? <> starting at node <code data-testid="diverged-node">{diverged.node}</code></> : null}
       {diverged.detail ? <div className="ew-muted">{diverged.detail}</div> : null}
       <div className="ew-muted">Paused. Reset or change a setting to go on.</div>

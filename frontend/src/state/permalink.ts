@@ -4,7 +4,7 @@
 import type { Config } from "../protocol/config";
 import { NODE_ID_PATTERN } from "../protocol/config";
 import { compressText, decompressText } from "./compress";
-import { PANELS, type ColorBy, type ColorScale, type PanelId } from "./store";
+import { PANELS, type ColorBy, type ColorScale, type PanelId, type XY } from "./store";
 
 export const LINK_VERSION = 1;
 export const SHORT_LINK_THRESHOLD = 2000;
@@ -17,6 +17,7 @@ export interface LinkState {
   colorBy: ColorBy;
   presenter: boolean;
   hidden: PanelId[];
+  positions: Record<string, XY> | null; // dragged card positions; null: the auto-layout
 }
 
 export type LinkView = Omit<LinkState, "config">;
@@ -70,6 +71,22 @@ export const FIELDS = [
     read: (s: string) =>
       s.split(",").filter(Boolean).map((p) => (PANELS.includes(p as PanelId) ? (p as PanelId) : bad("hidden panels"))),
   } satisfies Field<"hidden">,
+  {
+    // "id~x~y,..." in whole flow units
+    key: "pos", name: "positions", default: null,
+    write: (v: Record<string, XY> | null) =>
+      Object.entries(v ?? {}).map(([id, p]) => `${id}~${Math.round(p.x)}~${Math.round(p.y)}`).join(","),
+    read: (s: string) => {
+      const out: Record<string, XY> = {};
+      for (const part of s.split(",").filter(Boolean)) {
+        const [id, x, y, ...rest] = part.split("~");
+        const num = (t: string | undefined) => (t !== undefined && /^-?\d{1,7}$/.test(t) ? Number(t) : bad("card positions"));
+        if (rest.length || !NODE_ID_PATTERN.test(id ?? "")) bad("card positions");
+        out[id] = { x: num(x), y: num(y) };
+      }
+      return out;
+    },
+  } satisfies Field<"positions">,
 ] as const;
 
 export const DEFAULT_VIEW: LinkView = Object.fromEntries(FIELDS.map((f) => [f.name, f.default])) as unknown as LinkView;

@@ -183,7 +183,8 @@ export class LiveSession {
       if (this.followTo !== null && frame.t >= this.followTo) this.followTo = null;
       const div = frame.events.find((e) => e.kind === "diverged" || e.kind === "unstable");
       if (div) {
-        diverged = { node: div.node, t: frame.t, detail: div.detail ?? "" };
+        diverged = { node: div.node, t: frame.t, detail: div.detail ?? "",
+          kind: div.kind === "unstable" ? "unstable" : "diverged" };
         t = frame.t;
         if (playing) this.stopPlaying(true);
         playing = false;

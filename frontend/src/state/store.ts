@@ -17,6 +17,8 @@ export interface Diverged {
   node: string | null;
   t: number;
   detail: string;
+  /** "diverged": a NaN/Inf appeared; "unstable": finite numbers running away. */
+  kind: "diverged" | "unstable";
 }
 
 export interface Notice {

@@ -14,12 +14,23 @@ const DEFAULT_PRESET_HINTS = ["fpa-chain-gamma1", "chain"];
 let lastHash = "";
 let applying = false;
 let writeTimer: number | undefined;
+// The configuration a short link (/s/<id>) opened: while it is unchanged the address stays
+// the short link (moving in time or selecting does not turn it into the long one).
+let shortConfig: string | null = null;
 
 function linkStateOf(s: State): LinkState {
   return {
     config: s.config, t: s.t, selected: s.selected, colorScale: s.colorScale,
     colorBy: s.colorBy, presenter: s.presenter, hidden: s.hidden,
+    positions: s.positionsAuto ? null : s.positions,
   };
+}
+
+/** Card positions from a link: the dragged ones it carries, else a fresh auto-layout. */
+function placed(view: LinkView): Pick<State, "positions" | "positionsAuto"> {
+  return view.positions && Object.keys(view.positions).length
+    ? { positions: view.positions, positionsAuto: false }
+    : { positions: {}, positionsAuto: true };
 }
 
 function applyView(view: LinkView): void {
@@ -50,7 +61,7 @@ async function openLinkConfig(config: Config, view: LinkView): Promise<void> {
     return;
   }
   applyView(view);
-  setState({ linkError: null, positions: {} });
+  setState({ linkError: null, ...placed(view) });
   const s = getState();
   if (s.config && JSON.stringify(s.config) === JSON.stringify(config) && s.snapshot) {
     seek(view.t); // same graph: just move in time
@@ -66,6 +77,7 @@ async function applyFragment(hash: string): Promise<boolean> {
     if (!link) return false;
     if (!link.config) {
       applyView(link);
+      if (link.positions) setState(placed(link));
       seek(link.t);
       return true;
     }
@@ -86,6 +98,7 @@ async function applyShortLink(id: string): Promise<void> {
     const link = await api.link(id);
     if (!link || typeof link.config !== "object" || link.config === null) throw new LinkError("it is empty");
     const view = readViewParams((link.view ?? {}) as Record<string, unknown>);
+    shortConfig = JSON.stringify(link.config);
     await openLinkConfig(link.config, view);
   } catch (e) {
     showLinkError(e instanceof LinkError ? e.message : `short link '${id}' was not found`);
@@ -141,6 +154,10 @@ function startWriting(): void {
 let pendingPush = false;
 async function writeHash(push: boolean): Promise<void> {
   pendingPush ||= push;
+  if (shortConfig !== null && shortLinkId(window.location.pathname)) {
+    if (JSON.stringify(getState().config) === shortConfig) return;
+    shortConfig = null; // edited: from here on the address is the long link
+  }
   const hash = await encodeLink(linkStateOf(getState()));
   if (hash === lastHash) return;
   lastHash = hash;
