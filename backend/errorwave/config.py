@@ -85,6 +85,23 @@ class Seeds(Strict):
     data: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
+class Training(Strict):
+    """Settings of a training run (`errorwave.training`); the stepping engine ignores them."""
+
+    epochs: int = Field(default=1, ge=1, le=1000, description="Passes over the training split")
+    batch_size: int = Field(default=32, ge=1, le=4096, description="Examples per update")
+    optimiser: Literal["sgd", "momentum", "adam"] = Field(
+        default="sgd", description="torch.optim.SGD, SGD with momentum, or Adam; each gets "
+                                   "-(rule update)/(rule lr) as its gradient")
+    lr: float | None = Field(default=None, gt=0, le=10,
+                             description="The optimiser's learning rate (default: the rule's lr)")
+    momentum: float = Field(default=0.9, ge=0, lt=1, description="Momentum of optimiser = momentum")
+    test_split: float = Field(default=0.2, ge=0, lt=1, description="Fraction of the data held out")
+    max_examples: int | None = Field(default=None, ge=1, le=1_000_000,
+                                     description="Cap on the training examples used per epoch")
+    shuffle: bool = Field(default=True, description="Reshuffle the training split every epoch")
+
+
 class Config(Strict):
     version: Literal[1] = 1
     title: str | None = Field(default=None, max_length=200)
@@ -97,6 +114,7 @@ class Config(Strict):
     rule: RuleSpec
     seeds: Seeds = Field(default_factory=Seeds)
     dtype: Literal["float64", "float32"] = "float64"
+    training: Training | None = None
 
     def node(self, node_id: str) -> Node:
         return next(n for n in self.graph.nodes if n.id == node_id)
