@@ -62,7 +62,7 @@ export function TimingDiagram() {
     const ctx = c.getContext("2d")!;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, width, height);
-    const plotW = width - LABEL_W - 16;
+    const plotW = width - LABEL_W - 28;
     const cw = plotW / Math.max(1, steps + 1);
     const font = Math.round(13 * scale);
     ctx.font = `${font}px system-ui, sans-serif`;
@@ -172,7 +172,7 @@ export function TimingDiagram() {
     if (!c || !snapshot) return;
     const rect = c.getBoundingClientRect();
     const x = e.clientX - rect.left, y = e.clientY - rect.top;
-    const cw = (rect.width - LABEL_W - 16) / Math.max(1, steps + 1);
+    const cw = (rect.width - LABEL_W - 28) / Math.max(1, steps + 1);
     const row = Math.floor((y - HEADER) / ROW);
     if (row >= 0 && row < maxRows) setState({ selected: rows[row] });
     if (x > LABEL_W) seek(Math.floor((x - LABEL_W) / cw));

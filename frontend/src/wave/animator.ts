@@ -169,9 +169,13 @@ export class WaveAnimator {
     if (!c) return;
     for (let k = 0; k < c.length; k++) {
       const num = c[k].lastElementChild as HTMLElement | null;
-      if (num && num.className === "ew-num") {
+      if (num && num.classList.contains("ew-num")) {
         const t = txt[k] ?? "";
-        if (num.textContent !== t) num.textContent = t;
+        if (num.textContent !== t) {
+          num.textContent = t;
+          // long numbers (−1.2e-3) are condensed, not shrunk: their height stays readable
+          num.className = t.length >= 8 ? "ew-num ew-xlong" : t.length >= 6 ? "ew-num ew-long" : "ew-num";
+        }
       }
     }
   }
