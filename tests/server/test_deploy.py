@@ -46,7 +46,8 @@ def start(port: int, data: Path) -> subprocess.Popen[bytes]:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return proc
         except httpx.HTTPError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)  # also while it answers 503 "starting"
     proc.kill()
     raise AssertionError("errorwave serve did not start")
 

@@ -20,6 +20,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 from collections import OrderedDict
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -37,6 +38,8 @@ NICE = 10
 
 # ----- in the helper process ------------------------------------------------------------
 def _start_helper() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the server stops the helper
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError, AttributeError):
         os.nice(NICE)
     import torch
