@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -36,6 +37,9 @@ from tests.server.helpers import LiveServer, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
+# wall-clock budgets (s): on a loaded machine a fuzzer stops sending when its budget is
+# spent (the cases it tried are reported), so the three stay under a minute together
+BUDGET = {"rest": 25.0 * SCALE, "paths": 8.0 * SCALE, "ws": 20.0 * SCALE}
 ALLOWED_5XX = {503, 507}
 BASE = settings(deadline=None, database=None, derandomize=True, phases=[Phase.generate],
                 suppress_health_check=list(HealthCheck))
@@ -134,24 +138,30 @@ def test_fuzz_every_rest_operation(target: LiveServer, bystander: Watcher) -> No
     failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 7
-    session = None
+    session = requests.Session()
     start, frames = time.monotonic(), bystander.frames
-    for op in operations:
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+    share = BUDGET["rest"] / (2 * len(operations))
 
-            @fuzz(18)
-            @given(case=op.as_strategy(generation_mode=mode))
-            def run(case: Any) -> None:
-                response = case.call(base_url=target.url, session=session, timeout=10)
-                statuses[response.status_code] += 1
-                if response.status_code >= 500 and response.status_code not in ALLOWED_5XX:
-                    failures.append(f"{case.method} {case.formatted_path} "
-                                    f"-> {response.status_code}: {response.text[:200]}")
+    def fuzz_operation(op: Any, mode: GenerationMode, stop: float) -> None:
+        @fuzz(18)
+        @given(case=op.as_strategy(generation_mode=mode))
+        def run(case: Any) -> None:
+            if time.monotonic() > stop:  # this operation's share of the budget is spent
+                return
+            response = case.call(base_url=target.url, session=session, timeout=10)
+            statuses[response.status_code] += 1
+            if response.status_code >= 500 and response.status_code not in ALLOWED_5XX:
+                failures.append(f"{case.method} {case.formatted_path} "
+                                f"-> {response.status_code}: {response.text[:200]}")
 
-            try:
-                run()
-            except Unsatisfiable:  # no invalid variant (an operation without parameters)
-                assert mode is GenerationMode.NEGATIVE
+        try:
+            run()
+        except Unsatisfiable:  # no invalid variant (an operation without parameters)
+            assert mode is GenerationMode.NEGATIVE
+
+    for i, op in enumerate(operations):
+        for j, mode in enumerate((GenerationMode.POSITIVE, GenerationMode.NEGATIVE)):
+            fuzz_operation(op, mode, start + share * (2 * i + j + 1))
     took = time.monotonic() - start
     cases = sum(statuses.values())
     print(f"\nREST fuzz: {cases} cases over {len(operations)} operations in {took:.1f} s; "
@@ -168,6 +178,7 @@ PATH_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")
 def test_fuzz_arbitrary_paths(target: LiveServer) -> None:
     """Paths, methods, bodies and media types that no schema describes."""
     seen: Counter[int] = Counter()
+    stop = time.monotonic() + BUDGET["paths"]
     with httpx.Client(base_url=target.url, timeout=10) as c:
 
         @fuzz(150)
@@ -176,6 +187,8 @@ def test_fuzz_arbitrary_paths(target: LiveServer) -> None:
                body=st.binary(max_size=200), content_type=st.sampled_from(
                    ["application/json", "text/plain", "", "application/x-www-form-urlencoded"]))
         def run(prefix: str, path: str, method: str, body: bytes, content_type: str) -> None:
+            if time.monotonic() > stop:
+                return
             url = prefix + quote(path.lstrip("/"), safe="/%:@!$&'()*+,;=")
             r = c.request(method, url, content=body if method != "GET" else None,
                           headers={"content-type": content_type} if content_type else {})
@@ -254,6 +267,8 @@ def test_fuzz_every_websocket_message(target: LiveServer, bystander: Watcher) ->
         @fuzz(200)
         @given(batch=st.lists(message, min_size=1, max_size=6))
         def run(batch: list[Any]) -> None:
+            if time.monotonic() > start + BUDGET["ws"]:
+                return
             for msg in batch:
                 kind = msg.get("type") if isinstance(msg, dict) else type(msg).__name__
                 sent[str(kind)[:12] if str(kind) in kinds else "other"] += 1
