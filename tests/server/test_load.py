@@ -93,6 +93,8 @@ def test_a_client_that_stops_reading_costs_nothing_and_delays_no_one(hygiene: Li
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    connections = hygiene.server.server_state.connections  # uvicorn's live protocols
+    before = len(connections)
     tracemalloc.start()
     try:
         slow = RawClient(hygiene.port)
@@ -114,8 +116,11 @@ def test_a_client_that_stops_reading_costs_nothing_and_delays_no_one(hygiene: Li
         assert grown < 2_000_000, grown
         assert stalled.frames_sent == sent  # nothing went out to it meanwhile
         assert len(stalled.mailbox) <= 4
-        # after stuck_timeout_s without progress the server ends that session
+        # after stuck_timeout_s without progress the server ends that session, and frees the
+        # socket although the client never reads (the transport is aborted): its connection
+        # is gone within 10 s while the client still holds its end open
         wait_for(lambda: stalled.sid not in hygiene.sessions, timeout=10, what="the session to end")
+        wait_for(lambda: len(connections) <= before, timeout=10, what="the stalled socket freed")
         slow.close()
     finally:
         tracemalloc.stop()
