@@ -4,13 +4,19 @@ real websocket clients in this process.
     .venv/bin/python benchmarks/server.py [--seconds 5] [--sessions 1,10,50] [--rate 20]
 
 Prints a table:
-- fps of one session playing as fast as the server allows on a 50-vertex graph;
+- fps of one session of the 8x64 tanh MLP through `step {n}` (binary frames, read as fast
+  as they come), for fpa, pc and zil (goal: >= 100 frames/s);
+- fps of one session playing as fast as the server allows (its `max_rate`, read from
+  `welcome`) on a 50-vertex graph;
 - frame latency with 1, 10 and 50 sessions playing at `--rate` frames/s each: how late
   frame k arrives against a perfect clock ticking at `rate` (anchored at the session's
   least late frame, after a 0.5 s warm-up); p50 and p99 over all sessions, plus the frames
   per second each session really got (a server that cannot keep up shows as growing
   latency and fewer frames per second);
-- bytes per frame, JSON against binary float32, for that 50-vertex graph and a preset.
+- bytes per frame, lean JSON against binary float32, for the MLP, that 50-vertex graph
+  and a preset (goal for the MLP: <= 40 kB);
+- fairness: light sessions at `--rate` beside two heavy players of a long chain (each light
+  one should keep >= 18 frames/s).
 Run it on an otherwise idle machine; `taskset -c 0,1` pins the server and clients to two
 cores like the product goal (60 fps; p99 < 100 ms at 50 x 20 fps on 2 cores).
 """
@@ -59,8 +65,8 @@ def free_port() -> int:
 
 
 def start_server(port: int, data: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ERRORWAVE_DATA": data, "ERRORWAVE_MAX_RATE": "1000",
-           "ERRORWAVE_MAX_SESSIONS": "1000", "ERRORWAVE_MESSAGES_PER_SECOND": "1000"}
+    env = {**os.environ, "ERRORWAVE_DATA": data, "ERRORWAVE_MAX_SESSIONS": "1000",
+           "ERRORWAVE_MAX_SESSIONS_PER_ADDRESS": "1000", "ERRORWAVE_MESSAGES_PER_SECOND": "1000"}
     exe = Path(sys.executable).with_name("errorwave")
     cmd = [str(exe) if exe.exists() else sys.executable, *([] if exe.exists() else
            ["-m", "errorwave"]), "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -76,6 +82,64 @@ def start_server(port: int, data: str) -> subprocess.Popen[bytes]:
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("the server did not start")
+
+
+def mlp(rule: str, layers: int = 8, width: int = 64, steps: int = 2000) -> dict[str, Any]:
+    """The engine benchmark's 8x64 tanh MLP."""
+    rng = random.Random(0)
+    nodes: list[dict[str, Any]] = [{"id": "x", "op": "input", "size": width}]
+    for i in range(1, layers + 1):
+        nodes.append({"id": f"h{i}", "op": "linear", "inputs": [nodes[-1]["id"]], "size": width,
+                      "activation": "tanh" if i < layers else "identity"})
+    return {"graph": {"nodes": nodes, "output": f"h{layers}"},
+            "data": {"input": {"x": [rng.uniform(-1, 1) for _ in range(width)]},
+                     "target": [rng.uniform(-1, 1) for _ in range(width)]},
+            "rule": {"name": rule, "steps": steps}}
+
+
+def chain(n: int = 199, width: int = 8) -> dict[str, Any]:
+    """A long chain within the default limits: the heavy session of the fairness row."""
+    config = graph50(width)
+    nodes: list[dict[str, Any]] = [{"id": "x", "op": "input", "size": width}]
+    for i in range(1, n + 1):
+        last = i == n
+        nodes.append({"id": "y" if last else f"h{i}", "op": "linear", "inputs": [nodes[-1]["id"]],
+                      "size": 2 if last else width, **({} if last else {"activation": "tanh"})})
+    config["graph"] = {"nodes": nodes, "output": "y"}
+    return config
+
+
+async def welcome(url: str) -> dict[str, Any]:
+    async with connect(url, max_size=None, compression=None) as ws:
+        return json.loads(await ws.recv())
+
+
+async def stepping(url: str, load: dict[str, Any], n: int, per_example: int) -> float:
+    """Frames per second of `step {per_example}` (then `reset`, until `n` frames), binary
+    frames read as fast as they come."""
+    async with connect(url, max_size=None, compression=None) as ws:
+        await ws.recv()
+        await ws.send(json.dumps({"type": "hello", "binary": True}))
+        await ws.send(json.dumps({"type": "load", **load}))
+        frames = 0
+        while frames < 1:  # welcome, snapshot, schema, then frame 0
+            frames += isinstance(await ws.recv(), bytes)
+        start, got = time.monotonic(), 0
+        while got < n:
+            await ws.send(json.dumps({"type": "step", "n": per_example}))
+            batch = 0
+            while batch < per_example:
+                msg = await asyncio.wait_for(ws.recv(), 30)
+                if isinstance(msg, bytes):
+                    batch += 1
+                elif json.loads(msg)["type"] == "error":
+                    raise RuntimeError(msg)
+            got += batch
+            if got < n:  # back to t = 0 (a snapshot, a schema and frame 0)
+                await ws.send(json.dumps({"type": "reset"}))
+                while not isinstance(await asyncio.wait_for(ws.recv(), 30), bytes):
+                    pass
+        return got / (time.monotonic() - start)
 
 
 async def session(url: str, load: dict[str, Any], rate: float, seconds: float,
@@ -131,11 +195,12 @@ def pct(values: list[float], q: float) -> float:
 def engine_alone(seconds: float) -> float:
     """The ceiling: frames per second of the engine itself (step + to_json) on one core."""
     import torch
+    from orjson import dumps as to_json
 
-    from errorwave.engine import Engine, to_json
+    from errorwave.engine import Engine
 
     torch.set_num_threads(1)
-    engine = Engine(graph50())
+    engine = Engine(graph50(), detail="lean")
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         frame = engine.step()
@@ -149,11 +214,17 @@ def engine_alone(seconds: float) -> float:
 
 async def run(args: argparse.Namespace, url: str) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
-    one = await session(url, {"config": graph50()}, 1000.0, args.seconds)
+    max_rate = float((await welcome(url))["limits"]["max_rate"])
+    # Z-IL's example is its depth (8 steps) long: step it through, reset, again
+    for rule, per in (("fpa", 400), ("pc", 400), ("zil", 8)):
+        fps = await stepping(url, {"config": mlp(rule, steps=per)}, 400, per)
+        rows.append((f"fps, 1 session, MLP 8x64 {rule}, step {{n: {per}}} (binary)", f"{fps:.1f}"))
+    one = await session(url, {"config": graph50()}, max_rate, args.seconds)
     fps = (len(one["arrivals"]) - 1) / (one["arrivals"][-1] - one["arrivals"][0])
-    rows.append(("fps, 1 session, 50-vertex graph (pc, as fast as allowed)", f"{fps:.1f}"))
+    rows.append((f"fps, 1 session, 50-vertex graph (pc, play at max_rate {max_rate:g})",
+                 f"{fps:.1f}"))
     ceiling = engine_alone(min(args.seconds, 3.0))
-    rows.append(("  the engine alone on that graph (step + to_json, one core)",
+    rows.append(("  the engine alone on that graph (lean step + orjson, one core)",
                  f"{ceiling:.1f} ({fps / ceiling:.0%} reached)"))
     for n in args.sessions:
         results = await asyncio.gather(*(session(url, {"preset": PRESET}, args.rate, args.seconds)
@@ -164,10 +235,30 @@ async def run(args: argparse.Namespace, url: str) -> list[tuple[str, str]]:
                      f"{pct(late, 0.5) * 1000:.1f} / {pct(late, 0.99) * 1000:.1f} ms"))
         rows.append((f"  frames/s per session got (min / median), {n} sessions",
                      f"{min(got):.1f} / {statistics.median(got):.1f}"))
-    for label, load in (("50-vertex graph", {"config": graph50()}), (PRESET, {"preset": PRESET})):
+    for n in args.sessions[-1:]:
+        results = await asyncio.gather(*(session(url, {"config": graph50()}, args.rate,
+                                                 args.seconds, binary=True) for _ in range(n)))
+        late = [x for r in results for x in lateness(r["arrivals"], args.rate)]
+        got = [len(r["arrivals"]) / args.seconds for r in results]
+        rows.append((f"latency p50 / p99, {n} sessions x {args.rate:g} fps (50-vertex, binary)",
+                     f"{pct(late, 0.5) * 1000:.1f} / {pct(late, 0.99) * 1000:.1f} ms"))
+        rows.append((f"  frames/s per session got (min / median), {n} sessions",
+                     f"{min(got):.1f} / {statistics.median(got):.1f}"))
+    heavy = [session(url, {"config": chain()}, max_rate, args.seconds, binary=True)
+             for _ in range(2)]
+    light = [session(url, {"preset": PRESET}, args.rate, args.seconds, binary=True)
+             for _ in range(10)]
+    results = await asyncio.gather(*heavy, *light)
+    got = [len(r["arrivals"]) / args.seconds for r in results[2:]]
+    heavy_got = [len(r["arrivals"]) / args.seconds for r in results[:2]]
+    rows.append((f"fairness: 10 light x {args.rate:g} fps beside 2 heavy players (199-layer chain)",
+                 f"light min / median {min(got):.1f} / {statistics.median(got):.1f}; "
+                 f"heavy {heavy_got[0]:.1f}, {heavy_got[1]:.1f}"))
+    for label, load in (("MLP 8x64 fpa", {"config": mlp("fpa")}),
+                        ("50-vertex graph", {"config": graph50()}), (PRESET, {"preset": PRESET})):
         js = await session(url, load, 20.0, 1.0)
         bn = await session(url, load, 20.0, 1.0, binary=True)
-        rows.append((f"bytes per frame, JSON / binary, {label}",
+        rows.append((f"bytes per frame, lean JSON / binary, {label}",
                      f"{statistics.median(js['sizes']):.0f} / {statistics.median(bn['sizes']):.0f}"))
     return rows
 
