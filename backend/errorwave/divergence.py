@@ -89,9 +89,9 @@ class SegmentComparator:
             np.subtract(an, rn, out=diff)
             np.multiply(diff, diff, out=buf[2])
             np.abs(diff, out=diff)
-            sums = np.add.reduceat(buf, self.starts, axis=1)
-            maxes = np.maximum.reduceat(diff, self.starts)
-        return sums.tolist(), maxes.tolist()
+            seg_sums = np.add.reduceat(buf, self.starts, axis=1)
+            seg_maxes = np.maximum.reduceat(diff, self.starts)
+        return seg_sums.tolist(), seg_maxes.tolist()
 
     def __call__(self, signals: list[torch.Tensor] | torch.Tensor) -> tuple[list[Metrics], Metrics]:
         """Per-segment metrics and the metrics of all segments together (the signals as a

@@ -128,7 +128,7 @@ class FrameBuilder:
         """Per parameter node, the norm of its update (from the comparator's segment sums)."""
         sq = self.param_cmp.last_sq
         # None where unknown: non-finite updates, or finite ones whose squares overflow
-        return {n: math.sqrt(v) if math.isfinite(v) else None  # type: ignore[misc]
+        return {n: math.sqrt(v) if math.isfinite(v) else None
                 for n, v in zip(self.g.param_nodes, sq, strict=True)}
 
     def nested(self, flat_updates: torch.Tensor, nodes: Any) -> dict[str, Any]:

@@ -196,7 +196,8 @@ class Core:
         return self._ok(slot, out)
 
     def step(self, slot: Slot, req: rpc.Step) -> rpc.Reply:
-        e, out = slot.engine, []
+        e = slot.engine
+        out: rpc.Out = []
         budget = self.chunk_budget if req.budget_s is None else req.budget_s
         started = time.thread_time()
         stepped, slow = 0, None
@@ -226,8 +227,9 @@ class Core:
         if slot.sent_with.get(t) != slot.watched or any(enc not in kept for enc in req.encodings):
             # sent before a watch or in another encoding: re-encode what was sent, with the
             # watched nodes' updates from the kept update tensors
-            frame = json.loads(kept["json"]) if "json" in kept else binfmt.decode(
-                kept["binary"], binfmt.schema_message(slot.layouts[t], 0, 0))
+            sent = kept["json"] if "json" in kept else kept["binary"]
+            frame = json.loads(sent) if isinstance(sent, str) else binfmt.decode(
+                sent, binfmt.schema_message(slot.layouts[t], 0, 0))
             flat = slot.view.kept.get(t)
             frame["updates"] = {} if flat is None else slot.view.nested(flat, slot.watched)
             kept = self._encode(slot, frame, req.encodings)
@@ -240,7 +242,7 @@ class Core:
         except (TypeError, KeyError, IndexError):  # the path runs through a list or a scalar
             issue = {"path": req.path, "node": None, "field": req.path.rsplit(".", 1)[-1],
                      "message": f"no field '{req.path}' in the configuration"}
-            return rpc.fail("invalid_config", issue["message"], [issue])
+            return rpc.fail("invalid_config", str(issue["message"]), [issue])
         slot.view = FrameView(slot.engine)  # a rebuild may change the graph
         slot.watch(slot.watched)
         return self._ok(slot, self._example_out(slot, req.encodings))
