@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from errorwave.rules import registry
 from errorwave.server.checker import Checker
+from errorwave.server.classes import Classes
 from errorwave.server.limits import Settings
 from errorwave.server.links import DAY, LinkStore, RateLimiter
 from errorwave.server.pool import ComputePool
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    checker=Checker(settings),
                    link_limiter=RateLimiter(settings.links_per_minute),
                    validate_limiter=RateLimiter(settings.validations_per_minute))
+    svc.classes = Classes(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

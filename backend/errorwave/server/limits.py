@@ -80,6 +80,12 @@ class Settings:
     link_ttl_days: float = 400.0          # a link unused this long is deleted (>= a year)
     link_unused_days: float = 7.0         # never-opened links this old go first when full
     link_sweep_interval_s: float = 3600.0
+    # classes (classes.py) and several servers (docs/deploy.md)
+    server_id: str = "A"                 # prefix of this server's class codes (A-Z, 2-9)
+    database_url: str = ""               # postgresql://...: links and classes shared; else SQLite
+    max_followers: int = 1000            # per class; followers are not computing sessions
+    follows_per_minute: float = 600.0    # follow attempts per client address (a class on one NAT)
+    follow_failures_per_minute: float = 20.0  # unknown codes per client address
 
     def engine_limits(self) -> Limits:
         return Limits(max_nodes=self.max_nodes, max_units=self.max_units, max_steps=self.max_steps,

@@ -27,7 +27,7 @@ from errorwave.server.quoting import clip, short
 PROTO = 1
 ErrorCode = Literal["bad_json", "bad_message", "invalid_config", "unknown_preset",
                     "unsupported_graph", "too_large", "not_loaded", "limit", "diverged",
-                    "internal"]
+                    "internal", "read_only", "unknown_class"]
 
 
 class _Strict(BaseModel):
@@ -103,8 +103,32 @@ class Watch(_Strict):
     nodes: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=16)
 
 
+class Share(_Strict):
+    """Share this session with a class: answered by `event shared {code, url, title}`; then
+    `event followers {count}` whenever the count changes (classes.py)."""
+
+    type: Literal["share"]
+    title: str = Field(default="", max_length=80, description="Whom followers follow")
+
+
+class Follow(_Strict):
+    """Follow a class, read-only: `event following {code, url, title}`, the owner's snapshot,
+    schema and latest frame, then everything the owner's view does. `load` forks."""
+
+    type: Literal["follow"]
+    code: str = Field(max_length=64, description="A class code, e.g. A-7KQ3-MZ9P-RT4WX")
+
+
+class View(_Strict):
+    """The owner's view (selected node, tour stop...): `event view {view}` to followers."""
+
+    type: Literal["view"]
+    view: dict[str, JsonValue]
+
+
 ClientMessage = Annotated[
-    Hello | Load | Step | RunExample | Play | Pause | Seek | Set | Reset | NextExample | Watch,
+    Hello | Load | Step | RunExample | Play | Pause | Seek | Set | Reset | NextExample | Watch
+    | Share | Follow | View,
     Field(discriminator="type"),
 ]
 _client = TypeAdapter(ClientMessage)
@@ -151,7 +175,7 @@ def parse_client(text: str | bytes) -> BaseModel:
             loc = short(".".join(str(p) for p in e["loc"][1:]))[1:-1]
             parts.append(f"{loc}: {e['msg']}" if loc else e["msg"])
         raise BadMessage("bad_message", clip("; ".join(parts))) from None
-    if isinstance(msg, Load | Set) and not _finite(msg.model_dump()):
+    if isinstance(msg, Load | Set | View) and not _finite(msg.model_dump()):
         raise BadMessage("bad_message", "numbers must be finite and nesting shallow")
     return msg
 
@@ -289,7 +313,9 @@ class Schema(_Open):
 
 class Event(_Open):
     type: Literal["event"]
-    kind: str = Field(description="playing | paused | example_done | learned")
+    kind: str = Field(description="playing | paused | example_done | learned | starting | "
+                      "shared {code, url, title} | followers {code, count} | following "
+                      "{code, url, title} | view {view} | class_ended {code, title, message}")
 
 
 class Issue(_Open):
@@ -310,7 +336,7 @@ ServerMessage = Annotated[Welcome | Snapshot | Frame | Schema | Updates | Event 
                           Field(discriminator="type")]
 
 _TYPES = ("hello", "load", "step", "run_example", "play", "pause", "seek", "set", "reset",
-          "next_example", "watch")
+          "next_example", "watch", "share", "follow", "view")
 
 
 class Protocol(BaseModel):

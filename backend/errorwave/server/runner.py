@@ -47,6 +47,8 @@ class Runner:
         self.task: asyncio.Task[None] | None = None
         self.plan: Plan | None = None
         self._stop = asyncio.Event()
+        # the latest snapshot, schema and frame sent: where a new follower starts (classes.py)
+        self.latest: dict[str, rpc.Payloads] = {}
 
     # ----- the fan-out --------------------------------------------------------------------
     @property
@@ -64,6 +66,10 @@ class Runner:
         return tuple(sorted({s.encoding for s in self.sides}))
 
     def publish(self, kind: str, payloads: rpc.Payloads) -> None:
+        if kind in ("snapshot", "schema", "frame"):
+            if kind == "snapshot":
+                self.latest.clear()
+            self.latest[kind] = payloads
         for side in self.sides:
             side.put(kind, payloads)
 

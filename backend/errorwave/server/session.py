@@ -8,7 +8,8 @@ import asyncio
 import logging
 import secrets
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket
 
@@ -19,6 +20,9 @@ from errorwave.server.mailbox import Mailbox
 from errorwave.server.pool import ComputePool, WorkerLost
 from errorwave.server.runner import Runner
 from errorwave.server.side import SessionStuck, SocketSide
+
+if TYPE_CHECKING:
+    from errorwave.server.classes import Class, Classes
 
 log = logging.getLogger("errorwave.session")
 
@@ -41,7 +45,9 @@ class TokenBucket:
 
 class Session:
     def __init__(self, ws: WebSocket, pool: ComputePool, settings: Settings,
-                 rules: list[dict[str, Any]]):
+                 rules: list[dict[str, Any]], classes: Classes | None = None,
+                 address: str = "?", quota: Callable[[bool], str | None] | None = None,
+                 follow: str | None = None):
         self.ws = ws
         self.settings = settings
         self.rules = rules
@@ -53,6 +59,15 @@ class Session:
         self.last_message = time.monotonic()
         self.closing: tuple[int, str] | None = None
         self._close = asyncio.Event()
+        # classes: followers watch another session and compute nothing (classes.py)
+        self.classes = classes
+        self.address = address
+        self.following: Class | None = None
+        # counted in the session caps; `quota(True)` takes a place (None, or why not),
+        # `quota(False)` gives it back
+        self.computing = follow is None
+        self._quota = quota
+        self._first_follow = follow
 
     # ----- what tests and the app look at -------------------------------------------------
     @property
@@ -76,6 +91,8 @@ class Session:
 
     def idle_for(self, now: float) -> float:
         """Seconds without client activity: a message, or playing at a real rate."""
+        if self.following is not None:  # a follower waits for its class as long as it is open
+            return 0.0
         plan = self.runner.plan
         # playing slower than `idle_min_rate` is no sign of life: reaped like an idle session
         if self.playing and plan is not None and (plan.rate or 0.0) >= self.settings.idle_min_rate:
@@ -86,6 +103,20 @@ class Session:
         return {"type": "welcome", "proto": p.PROTO, "binary": self.side.binary,
                 "limits": self.settings.public_limits(), "rules": self.rules}
 
+    def count_in(self) -> str | None:
+        """Become a computing session (a follower forks): None, or why the caps refuse."""
+        if self.computing:
+            return None
+        refusal = self._quota(True) if self._quota is not None else None
+        self.computing = refusal is None
+        return refusal
+
+    def release(self) -> None:
+        """No longer a computing session (it follows a class)."""
+        if self.computing and self._quota is not None:
+            self._quota(False)
+        self.computing = False
+
     # ----- lifecycle ----------------------------------------------------------------------
     def close(self, code: int, reason: str) -> None:
         if self.closing is None:
@@ -94,6 +125,10 @@ class Session:
 
     async def run(self) -> None:
         self.side.put_message(self.welcome())
+        if self._first_follow is not None and self.classes is not None:
+            from errorwave.server.protocol import Follow
+
+            await self.classes.handle(self, Follow(type="follow", code=self._first_follow))
         tasks = {asyncio.create_task(self._reader(), name="reader"),
                  asyncio.create_task(self.side.sender(), name="sender"),
                  asyncio.create_task(self._close.wait(), name="close")}
@@ -111,6 +146,9 @@ class Session:
         finally:
             for task in tasks:
                 task.cancel()
+            if self.classes is not None:
+                self.classes.leave(self)
+                await self.classes.end(self)
             await self.runner.close()
             if self.closing is not None:
                 await self.side.close(*self.closing)
@@ -144,6 +182,8 @@ class Session:
                 side.put_error(err.code, err.message)
                 continue
             try:
+                if self.classes is not None and await self.classes.handle(self, message):
+                    continue
                 await self.dispatch(message)
             except WorkerLost:
                 self.runner.lost()

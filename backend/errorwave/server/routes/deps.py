@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 
 from errorwave.server.checker import Checker
+from errorwave.server.classes import Classes
 from errorwave.server.limits import Settings
 from errorwave.server.links import LinkStore, RateLimiter
 from errorwave.server.pool import ComputePool
@@ -24,6 +25,7 @@ class Services:
     per_address: dict[str, int] = field(default_factory=dict)  # computing sessions
     pool: ComputePool | None = None
     links: LinkStore | None = None
+    classes: Classes = field(default=None)  # type: ignore[assignment]  # set by create_app
 
 
 def services(request: Request) -> Services:

@@ -1,4 +1,5 @@
-"""The browser app: the built frontend at `/`, and `/s/{id}` for short links."""
+"""The browser app: the built frontend at `/`, `/s/{id}` for short links, `/c/{code}` to
+follow a class."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from errorwave.server.classes import normalize
 from errorwave.server.links import is_link_id
 from errorwave.server.routes.deps import Services, services
 
@@ -45,6 +47,17 @@ async def open_link(link_id: str, svc: Annotated[Services, Depends(services)]) -
     """The app; it fetches GET /api/links/{id} itself and shows any error as text."""
     index = Frontend(svc.settings.frontend_dir).index()
     status = 200 if is_link_id(link_id) else 404
+    if index is None:
+        return PlainTextResponse(NOT_BUILT, status_code=status)
+    return FileResponse(index, status_code=status, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/c/{code}", response_class=Response, tags=["classes"])
+async def open_class(code: str, svc: Annotated[Services, Depends(services)]) -> Response:
+    """The app, following class `code` (it connects to `/ws?class={code}` itself and shows
+    an unknown or ended class as text)."""
+    index = Frontend(svc.settings.frontend_dir).index()
+    status = 200 if normalize(code) is not None else 404
     if index is None:
         return PlainTextResponse(NOT_BUILT, status_code=status)
     return FileResponse(index, status_code=status, headers={"Cache-Control": "no-cache"})

@@ -2,7 +2,20 @@
 // Regenerate with `npm run gen-types` after `make schema`.
 
 export type Client =
-  Hello | Load | Step | RunExample | Play | Pause | Seek | Set | Reset | NextExample | Watch;
+  | Hello
+  | Load
+  | Step
+  | RunExample
+  | Play
+  | Pause
+  | Seek
+  | Set
+  | Reset
+  | NextExample
+  | Watch
+  | Share
+  | Follow
+  | View;
 /**
  * Frames as float32 columns (docs/server.md)
  */
@@ -49,6 +62,17 @@ export type Type9 = "next_example";
  */
 export type Nodes = string[];
 export type Type10 = "watch";
+/**
+ * Whom followers follow
+ */
+export type Title = string;
+export type Type11 = "share";
+/**
+ * A class code, e.g. A-7KQ3-MZ9P-RT4WX
+ */
+export type Code = string;
+export type Type12 = "follow";
+export type Type13 = "view";
 export type Server = Welcome | Snapshot | Frame | Schema | Updates1 | Event | Error1;
 export type Binary1 = boolean;
 export type Proto1 = 1;
@@ -58,7 +82,7 @@ export type Proto1 = 1;
 export type Rules = {
   [k: string]: unknown | undefined;
 }[];
-export type Type11 = "welcome";
+export type Type14 = "welcome";
 export type Depth = number;
 export type Longest = number | null;
 export type Shortest = number | null;
@@ -72,7 +96,7 @@ export type Output = string;
 export type Bias = (number | null)[] | null;
 export type Revision = number;
 export type SignConvention = string;
-export type Type12 = "snapshot";
+export type Type15 = "snapshot";
 export type Cosine = number | null;
 export type MaxAbs = number | null;
 export type RelL2 = number | null;
@@ -97,7 +121,7 @@ export type Value = (number | null)[];
 export type Phase = string;
 export type Revision1 = number;
 export type T2 = number;
-export type Type13 = "frame";
+export type Type16 = "frame";
 /**
  * Per parameter node: the norm of its cumulative update
  */
@@ -119,17 +143,17 @@ export type Count = number;
 export type Dtype = "float32";
 export type Example2 = number;
 export type Revision2 = number;
-export type Type14 = "schema";
+export type Type17 = "schema";
 export type Example3 = number;
 export type Nodes4 = string[];
 export type Revision3 = number;
-export type Type15 = "updates";
+export type Type18 = "updates";
 /**
- * playing | paused | example_done | learned
+ * playing | paused | example_done | learned | starting | shared {code, url, title} | followers {code, count} | following {code, url, title} | view {view} | class_ended {code, title, message}
  */
 export type Kind1 = string;
-export type Type16 = "event";
-export type Code =
+export type Type19 = "event";
+export type Code1 =
   | "bad_json"
   | "bad_message"
   | "invalid_config"
@@ -139,14 +163,16 @@ export type Code =
   | "not_loaded"
   | "limit"
   | "diverged"
-  | "internal";
+  | "internal"
+  | "read_only"
+  | "unknown_class";
 export type Issues = Issue[] | null;
 export type Field = string | null;
 export type Message = string;
 export type Node1 = string | null;
 export type Path2 = string;
 export type Message1 = string;
-export type Type17 = "error";
+export type Type20 = "error";
 
 /**
  * Messages on /ws. `client`: what a browser sends; `server`: what it receives. See docs/contract.md and docs/server.md.
@@ -247,6 +273,41 @@ export interface Watch {
   type: Type10;
 }
 /**
+ * Share this session with a class: answered by `event shared {code, url, title}`; then
+ * `event followers {count}` whenever the count changes (classes.py).
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "Share".
+ */
+export interface Share {
+  title?: Title;
+  type: Type11;
+}
+/**
+ * Follow a class, read-only: `event following {code, url, title}`, the owner's snapshot,
+ * schema and latest frame, then everything the owner's view does. `load` forks.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "Follow".
+ */
+export interface Follow {
+  code: Code;
+  type: Type12;
+}
+/**
+ * The owner's view (selected node, tour stop...): `event view {view}` to followers.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "View".
+ */
+export interface View {
+  type: Type13;
+  view: View1;
+}
+export interface View1 {
+  [k: string]: JsonValue | undefined;
+}
+/**
  * This interface was referenced by `Protocol`'s JSON-Schema
  * via the `definition` "Welcome".
  */
@@ -255,7 +316,7 @@ export interface Welcome {
   limits: Limits;
   proto: Proto1;
   rules: Rules;
-  type: Type11;
+  type: Type14;
   [k: string]: unknown | undefined;
 }
 export interface Limits {
@@ -275,7 +336,7 @@ export interface Snapshot {
   revision: Revision;
   rule: Rule;
   sign_convention: SignConvention;
-  type: Type12;
+  type: Type15;
   [k: string]: unknown | undefined;
 }
 /**
@@ -348,7 +409,7 @@ export interface Weight {
   [k: string]: (number | null)[][] | undefined;
 }
 /**
- * {name, title, settings, steps}
+ * {name, title, settings, steps, error_meaning}
  */
 export interface Rule {
   [k: string]: unknown | undefined;
@@ -369,7 +430,7 @@ export interface Frame {
   readouts?: Readouts;
   revision: Revision1;
   t: T2;
-  type: Type13;
+  type: Type16;
   update_norms?: UpdateNorms;
   updates: Updates;
   [k: string]: unknown | undefined;
@@ -445,7 +506,7 @@ export interface Schema {
   dtype?: Dtype;
   example: Example2;
   revision: Revision2;
-  type: Type14;
+  type: Type17;
   [k: string]: unknown | undefined;
 }
 /**
@@ -470,7 +531,7 @@ export interface Updates1 {
   nodes: Nodes4;
   revision: Revision3;
   steps: Steps;
-  type: Type15;
+  type: Type18;
   [k: string]: unknown | undefined;
 }
 export interface Steps {
@@ -486,7 +547,7 @@ export interface Steps {
  */
 export interface Event {
   kind: Kind1;
-  type: Type16;
+  type: Type19;
   [k: string]: unknown | undefined;
 }
 /**
@@ -494,10 +555,10 @@ export interface Event {
  * via the `definition` "Error".
  */
 export interface Error1 {
-  code: Code;
+  code: Code1;
   issues?: Issues;
   message: Message1;
-  type: Type17;
+  type: Type20;
   [k: string]: unknown | undefined;
 }
 /**
