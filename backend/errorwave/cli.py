@@ -1,4 +1,4 @@
-"""Command line: `errorwave run|validate|serve|schema`."""
+"""Command line: `errorwave run|validate|serve|schema|reproduce|sweep`."""
 
 from __future__ import annotations
 
@@ -115,6 +115,35 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from errorwave.reproduce import NAMES, reproduce
+
+    if args.name not in NAMES:
+        return _fail(f"no reproduction {args.name!r}; choose one of {', '.join(NAMES)}")
+    report = reproduce(args.name, fast=args.fast, out=Path(args.out))
+    for text, ok in report.checks:
+        print(f"{'ok  ' if ok else 'FAIL'} {text}")
+    print(report.headline)
+    print(f"wrote {Path(args.out) / (args.name + '.html')} and {Path(args.out) / (args.name + '.csv')}")
+    return 0 if report.ok else 1
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import os
+
+    from errorwave.sweep import load_spec, sweep, write_report, write_table
+
+    try:
+        spec = load_spec(Path(args.spec))
+        rows = sweep(spec, ray=args.ray or os.environ.get("RAY_ADDRESS"), workers=args.workers)
+    except (OSError, ValueError, RuntimeError) as err:
+        return _fail(str(err))
+    table = write_table(rows, Path(args.out))
+    report = write_report(rows, spec, Path(args.out).with_suffix(".html"))
+    print(f"{len(rows)} rows: wrote {table} and {report}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="errorwave", description=__doc__)
     parser.add_argument("--version", action="version", version=f"errorwave {package_version()}")
@@ -141,6 +170,17 @@ def main(argv: list[str] | None = None) -> int:
     schema = sub.add_parser("schema", help="export the JSON Schemas to shared/schema/")
     schema.add_argument("--out")
     schema.set_defaults(func=cmd_schema)
+    rep = sub.add_parser("reproduce", help="regenerate a paper's figure: NAME.html and NAME.csv")
+    rep.add_argument("name", help="zil-ablation | fpa-steps | pc-variance | fa-alignment")
+    rep.add_argument("--fast", action="store_true", help="a small version (under a minute)")
+    rep.add_argument("--out", default=".", help="folder for NAME.html and NAME.csv (default: here)")
+    rep.set_defaults(func=cmd_reproduce)
+    swp = sub.add_parser("sweep", help="train a grid of configurations x seeds into one table")
+    swp.add_argument("spec", help="a YAML (or JSON) sweep spec")
+    swp.add_argument("--out", default="sweep.csv", help="the table: .csv or .parquet (report beside it)")
+    swp.add_argument("--ray", metavar="ADDRESS", help="run on this Ray cluster ('local': a private one)")
+    swp.add_argument("--workers", type=int, help="local processes (default: one per CPU)")
+    swp.set_defaults(func=cmd_sweep)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -14,7 +14,8 @@ from errorwave.training import VECTORISED, PerExample, Trainer, batch_rule
 from errorwave.training.configs import mlp
 
 ONE_AT_A_TIME = {"epochs": 1, "batch_size": 1, "test_split": 0.0, "shuffle": False, "max_examples": 3}
-SHORT = {"fpa": {"steps": 6}, "pc": {"steps": 8}, "eqprop": {"free_steps": 8, "nudged_steps": 6}}
+SHORT = {"fpa": {"steps": 6}, "pc": {"steps": 8}, "eqprop": {"free_steps": 8, "nudged_steps": 6},
+         "node_perturbation": {"trials": 20}, "weight_perturbation": {"trials": 20}}
 
 
 def candidates(rule: str) -> list[dict]:

@@ -20,6 +20,7 @@ import torch
 from errorwave.graph import CompiledGraph, Params, Values
 from errorwave.rules import registry
 from errorwave.rules.base import Context, Example, Rule, RuleSettings
+from errorwave.training.tensors import BatchedGraph
 
 
 @dataclass
@@ -29,15 +30,23 @@ class BatchUpdate:
 
 
 # ----- batched pieces of the compiled graph ----------------------------------------------
+def batched(g: CompiledGraph) -> BatchedGraph:
+    """The graph's batched twin, built once per graph."""
+    twin = getattr(g, "_errorwave_batched", None)
+    if twin is None:
+        twin = BatchedGraph(g)
+        g._errorwave_batched = twin  # type: ignore[attr-defined]
+    return twin
+
+
 def forward_batch(g: CompiledGraph, x: torch.Tensor, params: Params) -> Values:
     """Every vertex's feed-forward value, [B, size] each."""
-    inp = g.inputs[0]
-    return torch.vmap(lambda xi: g.forward({inp: xi}, params))(x)
+    return batched(g).forward(x, params)
 
 
 def losses(g: CompiledGraph, mu_out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The loss of each example, [B]."""
-    return torch.vmap(g.loss)(mu_out, target)
+    return batched(g).losses(mu_out, target)
 
 
 def output_errors(g: CompiledGraph, mu_out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -129,10 +138,8 @@ class BatchFPA(BatchRule):
               for k, v in zip(keys, p_leaf.split([params[k].numel() for k in keys]), strict=True)}
         x_leaf = x0.clone().requires_grad_(True)
 
-        def predict(xi: torch.Tensor, hi: torch.Tensor) -> Values:
-            return g.predict_all({inp: xi, **dict(zip(hidden, hi.split(sizes), strict=True))}, ps)
-
-        mus = torch.vmap(predict)(x, x_leaf)
+        hs = dict(zip(hidden, x_leaf.split(sizes, dim=1), strict=True))
+        mus = batched(g).predict_all({inp: x, **hs}, ps)
         eps_out = output_errors(g, mus[g.output], y)
         live = [v for v in hidden + [g.output] if mus[v].requires_grad]
         if not live:
@@ -179,13 +186,8 @@ class BatchEnergy:
         leaves = {k: self.params[k].detach().requires_grad_(True) for k in keys}
         p_all = {**self.params, **leaves}
 
-        def predict(xi: torch.Tensor, hi: torch.Tensor, p: Params) -> Values:
-            return g.predict_all({inp: xi, **dict(zip(hidden, hi.split(sizes), strict=True))}, p)
-
-        if self.per_example:
-            mus = torch.vmap(predict)(self.x_in, x_leaf, p_all)
-        else:
-            mus = torch.vmap(lambda xi, hi: predict(xi, hi, p_all))(self.x_in, x_leaf)
+        hs = dict(zip(hidden, x_leaf.split(sizes, dim=1), strict=True))
+        mus = batched(g).predict_all({inp: self.x_in, **hs}, p_all)
         eps = self.x - _hidden_cat(g, {h: mus[h].detach() for h in hidden}, n)
         cot_hidden = eps / self.var_hidden
         cot = dict(zip(hidden, cot_hidden.split(sizes, dim=1), strict=True))
