@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from errorwave.issues import ConfigInvalid
 
 META = ("run", "seed")
+RAY_LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 class SweepSpec(BaseModel):
@@ -158,12 +159,21 @@ def ray_module() -> Any:
 def run_ray(all_jobs: list[Job], address: str) -> list[dict[str, Any]]:
     """Each run a Ray task of one CPU. `address` "local" starts a private instance bound
     to 127.0.0.1; anything else joins that cluster (as ray.init(address=...) does)."""
+    if address == "local":
+        # Ray treats 127.0.0.1 as "this node" and binds its servers to the reachable address
+        # unless clusters are off, which binds them (GCS, raylet, workers) to loopback. Read
+        # when ray is imported, and by the processes it starts.
+        os.environ[RAY_LOOPBACK_ENV] = "0"
     ray = ray_module()
     started = not ray.is_initialized()
     if started:
         if address == "local":
             ray.init(address="local", include_dashboard=False, num_cpus=2, _node_ip_address="127.0.0.1",
                      log_to_driver=False, configure_logging=False)
+            if ray.util.get_node_ip_address() != "127.0.0.1":
+                ray.shutdown()
+                raise RuntimeError("the local Ray instance did not bind to 127.0.0.1 (ray was imported "
+                                   f"before {RAY_LOOPBACK_ENV}=0 could take effect)")
         else:
             ray.init(address=address, log_to_driver=False)
     try:
