@@ -51,5 +51,5 @@ class PredictiveCoding(Rule):
 
     def move(self) -> None:
         # the parameter gradients are read at observe(); moving needs only the values'
-        ev = self.ev if self.ev_t == self.t else self.state.evaluate(params=())
+        ev = self.ev if self.ev is not None and self.ev_t == self.t else self.state.evaluate(params=())
         self.state.move_values(ev, self.settings.gamma)
