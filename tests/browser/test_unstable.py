@@ -4,7 +4,6 @@ a badge naming the node and the step, and the transport paused."""
 from __future__ import annotations
 
 from browser_helpers import current_t, fragment, wait_loaded
-
 from tests.engine.test_rule_eqprop import strong_chain
 
 

@@ -3,8 +3,9 @@ crashes a rule or shows a wrong number.
 
 For every rule: running to T gives finite frames, or a `diverged`/`unstable` halt, never
 an exception; a graph the rule cannot run is refused at validation with a reason that
-names a node. Exactness (float64): Z-IL equals backprop where every path to the output has one length; Fa-Z-IL makes Z-IL's
-updates everywhere; FPA with gamma 1 and T = depth equals backprop on any DAG.
+names a node. Exactness (float64): Z-IL equals backprop where every path to the output
+has one length; Fa-Z-IL makes Z-IL's updates everywhere; FPA with gamma 1 and T = depth
+equals backprop on any DAG.
 
 CI runs the "ci" profile; `make test-deep` runs many more examples."""
 
@@ -16,7 +17,6 @@ import math
 import os
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 
 from errorwave import Engine
