@@ -87,6 +87,9 @@ def test_font_sizes_on_every_preset(browser, server_url, artifacts, preset_ids, 
             assert m["title"] >= 28, (pid, m)
             assert m["unit"] >= 18, (pid, m)
         if pid in SHOTS:
+            if mode == "laptop":  # the timing diagram is on screen without scrolling
+                box = page.get_by_test_id("timing-diagram").bounding_box()
+                assert box and box["height"] > 20 and box["y"] + box["height"] <= LAPTOP["height"], (pid, box)
             page.get_by_test_id("step").click()
             wait_t(page, 1)
             page.wait_for_timeout(800)  # the colour transition
@@ -393,3 +396,13 @@ def test_chart_ticks_are_integers_and_the_legend_stays_clear(page):
     legend = page.evaluate(RECTS, "[data-testid=divergence-chart] .legend")[0]
     title = page.evaluate(RECTS, "[data-testid=divergence-chart] .g-xtitle")[0]
     assert not overlap(legend, title)
+
+
+def test_timing_ticks_stay_readable_at_2000_steps(page, api):
+    chain = api.get("/api/presets/backprop-chain").json()
+    chain["rule"] = {"name": "pc", "steps": 2000}
+    page.goto("/" + fragment(chain))
+    wait_loaded(page, rule="pc")
+    page.wait_for_function("() => document.querySelector('[data-testid=timing-diagram]')?.dataset.ticks")
+    ticks = json.loads(page.get_by_test_id("timing-diagram").get_attribute("data-ticks"))
+    assert ticks["every"] in (100, 200, 250, 500) and ticks["gapPx"] > ticks["labelPx"] + 8, ticks

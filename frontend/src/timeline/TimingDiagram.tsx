@@ -151,6 +151,7 @@ export function TimingDiagram() {
       }
     });
     c.dataset.timing = JSON.stringify(data);
+    c.dataset.ticks = JSON.stringify({ every, gapPx: every * cw, labelPx: ctx.measureText(String(steps)).width });
     c.dataset.top = String(top);
   };
 
