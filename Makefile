@@ -60,3 +60,4 @@ bench:
 	$(BIN)/python benchmarks/engine.py
 	@if [ -f benchmarks/server.py ]; then $(BIN)/python benchmarks/server.py; fi
 	@if [ -f benchmarks/browser.py ]; then $(BIN)/python benchmarks/browser.py; fi
+	@if [ -f benchmarks/training.py ]; then $(BIN)/python benchmarks/training.py; fi

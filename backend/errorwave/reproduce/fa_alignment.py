@@ -24,12 +24,10 @@ def run(fast: bool = False) -> Report:
     config = mlp("digits", hidden, {"name": "fa", "lr": 0.1},
                  training={"epochs": epochs, "batch_size": batch, "optimiser": "sgd", "max_examples": cap})
     trainer = Trainer(config)
-    rows = []
-    test_acc = None
+    rows: list[dict] = []
     for row in trainer.batches():
         if row.get("type") == "epoch":
-            test_acc = row["test_accuracy"]
-            rows[-1]["test_accuracy"] = test_acc
+            rows[-1]["test_accuracy"] = row["test_accuracy"]
             rows[-1]["backprop_test_accuracy"] = row["backprop_test_accuracy"]
             continue
         for node, angle in row["angle"].items():

@@ -81,7 +81,8 @@ class BatchRule(ABC):
 
     def __init__(self, graph: CompiledGraph, rule_cls: type[Rule], settings: RuleSettings,
                  memory: dict[str, Any]):
-        self.graph, self.rule_cls, self.settings, self.memory = graph, rule_cls, settings, memory
+        self.graph, self.rule_cls, self.memory = graph, rule_cls, memory
+        self.settings: Any = settings  # the rule's own Settings subclass
         self.steps = rule_cls.total_steps(settings, graph.s)
         self.sizes = [graph.s.sizes[h] for h in graph.hidden]
 
