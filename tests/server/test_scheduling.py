@@ -1,0 +1,65 @@
+"""Fair CPU scheduling in a worker (pool._Worker), without processes: a session that used
+more CPU waits behind one that used less; a newcomer gets no credit for its idle time."""
+
+from __future__ import annotations
+
+import asyncio
+
+from errorwave.server import rpc
+from errorwave.server.pool import _Worker
+from tests.server.helpers import run_coroutine
+
+
+class FakeWorker(_Worker):
+    """Answers requests when told to, each reporting the CPU its session 'used'."""
+
+    depth = 1
+
+    def __init__(self, cost: dict[str, float]):
+        super().__init__()
+        self.cost = cost
+        self.order: list[str] = []
+        self.running: list[tuple[rpc.Request, asyncio.Future[rpc.Reply]]] = []
+
+    def _dispatch(self, req: rpc.Request, fut: asyncio.Future[rpc.Reply]) -> None:
+        self.order.append(req.sid)
+        self.running.append((req, fut))
+
+    def finish_one(self) -> None:
+        req, fut = self.running.pop(0)
+        fut.set_result(rpc.Reply(cpu_s=self.cost[req.sid]))
+        self._finished()
+
+
+async def sessions(w: FakeWorker, plan: dict[str, int]) -> list[str]:
+    """Each session sends its requests one at a time (as a runner does); the worker answers
+    one request per loop turn. The order in which the worker took them."""
+    async def one(sid: str, n: int) -> None:
+        for _ in range(n):
+            await w.call(rpc.Step(sid=sid))
+
+    tasks = [asyncio.create_task(one(sid, n)) for sid, n in plan.items()]
+    while not all(t.done() for t in tasks):
+        for _ in range(3):
+            await asyncio.sleep(0)
+        if w.running:
+            w.finish_one()
+    return w.order
+
+
+def test_a_heavy_session_waits_behind_light_ones() -> None:
+    w = FakeWorker({"heavy": 1.0, "light1": 0.01, "light2": 0.01})
+    order = run_coroutine(sessions(w, {"heavy": 4, "light1": 10, "light2": 10}))
+    # after its first request the heavy session has used 1 s: both light sessions finish
+    # (0.1 s each) before it gets the worker again
+    assert order.index("heavy", 1) > max(i for i, s in enumerate(order) if s.startswith("light"))
+    assert order.count("heavy") == 4
+
+
+def test_a_newcomer_gets_no_credit_for_idle_time() -> None:
+    w = FakeWorker({"old": 0.1, "new": 0.1})
+    run_coroutine(sessions(w, {"old": 5}))  # old has used 0.5 s while new did not exist
+    order = run_coroutine(sessions(w, {"old": 5, "new": 5}))[5:]
+    # new starts at the shared clock, not at 0: no burst of five in a row, they interleave
+    assert "new,new,new" not in ",".join(order), order
+    assert order.count("new") == 5
