@@ -128,7 +128,7 @@ def measure(config: dict[str, Any], rname: str, repeat: int, rounds: int) -> dic
 
 def ratio(res: dict[str, Any], a: str, b: str) -> str:
     (amin, amed), (bmin, bmed) = res[a], res[b]
-    return f"{amin / bmin:.2f} / {amed / bmed:.2f}"
+    return f" {amin / bmin:.2f} / {amed / bmed:.2f}"
 
 
 def main() -> None:
