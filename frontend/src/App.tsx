@@ -5,6 +5,7 @@ import { ReactFlowProvider } from "@xyflow/react";
 import { GraphEditor } from "./graph/GraphEditor";
 import { GraphToolbar } from "./graph/GraphToolbar";
 import { Charts } from "./panels/Charts";
+import { ClassShare, FollowBanner } from "./panels/ClassPanel";
 import { FirstRun } from "./panels/FirstRun";
 import { LearningPanel } from "./panels/Learning";
 import { Header } from "./panels/Header";
@@ -46,6 +47,8 @@ export function App() {
       <main className="ew-center">
         <LinkErrorNotice />
         <NoticeBanner />
+        <FollowBanner />
+        <ClassShare />
         <div className="ew-graph-bar">
           {shown("editor") && <GraphToolbar />}
           <Legend />

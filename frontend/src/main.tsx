@@ -4,6 +4,7 @@ import "@xyflow/react/dist/style.css";
 import "./styles.css";
 import { App } from "./App";
 import { api } from "./protocol/api";
+import { isFollower } from "./state/classroom";
 import { startSession } from "./state/session";
 import { setState } from "./state/store";
 import { openInitialLocation } from "./state/urlSync";
@@ -20,7 +21,7 @@ async function boot(): Promise<void> {
   } catch (e) {
     setState({ notice: { kind: "error", text: `cannot load rules and presets: ${(e as Error).message}` } });
   }
-  await openInitialLocation();
+  if (!isFollower()) await openInitialLocation(); // a follower shows its class's graph
 }
 
 createRoot(document.getElementById("root")!).render(

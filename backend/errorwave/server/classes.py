@@ -263,11 +263,11 @@ class Classes:
         cls.followers.add(session)
         latest: dict[str, rpc.Payloads] = getattr(runner, "latest", {})
         enc = side.encoding
-        if runner.state is None or "snapshot" not in latest or (
-                "frame" in latest and enc not in latest["frame"]) or (
-                enc == "binary" and "schema" not in latest):
+        cached = ("snapshot" in latest and enc in latest.get("frame", {})
+                  and (enc == "json" or "schema" in latest))
+        if runner.state is not None and not cached:
             async with runner.lock:  # the worker's current state, in this side's encoding
-                if runner.state is not None:
+                if runner.state is not None:  # (still loaded once the lock is ours)
                     res = await runner.pool.call(rpc.Current(sid=runner.sid, encodings=(enc,)))
                     for kind, payloads in res.out if res.ok else []:
                         side.put(kind, payloads)

@@ -69,6 +69,8 @@ class Runner:
         if kind in ("snapshot", "schema", "frame"):
             if kind == "snapshot":
                 self.latest.clear()
+            elif kind == "schema":  # a new binary layout: the last frame is in the old one
+                self.latest.pop("frame", None)
             self.latest[kind] = payloads
         for side in self.sides:
             side.put(kind, payloads)

@@ -1,6 +1,7 @@
 // The websocket to /ws on the page's own origin. Reconnects with backoff; the
 // caller re-sends hello + load on every (re)open through `onOpen`. Frames arrive as
 // float32 binary messages (hello {binary: true}), decoded with the latest `schema`.
+import { followCode } from "../state/classroom";
 import { BinaryFrameError, decodeFrame } from "./binary";
 import { PROTO, type ClientMessage, type FrameSchema, type ServerMessage } from "./messages";
 
@@ -14,7 +15,8 @@ export interface SocketHandlers {
 
 export function socketUrl(loc: Location = window.location): string {
   const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${loc.host}/ws`;
+  const code = followCode(); // a follower's socket names its class (the proxy routes on it)
+  return `${scheme}//${loc.host}/ws${code ? `?class=${encodeURIComponent(code)}` : ""}`;
 }
 
 export class Socket {

@@ -7,6 +7,7 @@ import type { Config } from "../protocol/config";
 import type { ClientMessage, Frame, ServerMessage, Snapshot, UpdatesMessage } from "../protocol/messages";
 import { Socket, type SocketHandlers } from "../protocol/socket";
 import { getState, headT, setState, useStore, type LearnRow, type State } from "./store";
+import { bindClassroom, classEvent, isFollower, joinFailed, leaveClass } from "./classroom";
 
 /** What the session needs of the outside world (a fake in unit tests). */
 export interface SessionDeps {
@@ -50,6 +51,7 @@ export class LiveSession {
   onOpen(): void {
     const s = this.deps.getState();
     this.watched = null;
+    if (isFollower()) return; // the server follows the class (?class= on the socket)
     const config = s.snapshot?.config ?? s.config;
     if (!config) return;
     if (s.snapshot) {
@@ -69,8 +71,22 @@ export class LiveSession {
     this.send({ type: "load", config });
   }
 
+  /** Explore from here: a follower's own session at the class's configuration, example
+   * and step (rebuilt like after a reconnect). */
+  fork(): void {
+    const s = this.deps.getState();
+    const snap = s.snapshot;
+    leaveClass();
+    if (!snap) return;
+    this.stopLocalPlay();
+    this.resume = { example: snap.example.seen ?? 0, t: s.t };
+    this.deps.setState({ playing: false, notice: null });
+    this.send({ type: "load", config: snap.config as Config });
+  }
+
   /** Full updates for the node the inspector shows (parameter nodes only). */
   watchSelected(): void {
+    if (isFollower()) return; // frames are the class's (the owner's watch)
     const s = this.deps.getState();
     const sel = s.selected;
     const node = sel && s.snapshot?.graph.nodes[sel]?.has_params ? sel : null;
@@ -87,6 +103,7 @@ export class LiveSession {
       case "updates":
         return this.onUpdates(msg);
       case "error":
+        if (msg.code === "unknown_class") joinFailed();
         if (msg.code === "diverged") this.stopPlaying(false);
         if (this.resume && msg.code !== "limit") this.resume = null;
         this.deps.setState({
@@ -95,6 +112,7 @@ export class LiveSession {
         });
         return;
       case "event":
+        if (classEvent(msg)) return;
         if (msg.kind === "paused" || msg.kind === "example_done") this.deps.setState({ playing: false });
         // one learning row per example (the learning panel; rows of one shape, contract.md)
         if (msg.kind === "learned" && msg.row) {
@@ -299,9 +317,14 @@ export function startSession(): void {
   session.start();
   if (watching) return;
   watching = true;
+  bindClassroom((msg) => session.send(msg));
   useStore.subscribe((s, prev) => {
     if (s.selected !== prev.selected) session.watchSelected();
   });
+}
+
+export function exploreFromHere(): void {
+  session.fork();
 }
 
 export function loadConfig(config: Config, seekTo?: number): void {
