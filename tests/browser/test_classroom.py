@@ -159,8 +159,9 @@ def test_invalid_edit_stops_the_session_and_a_valid_one_resumes(page):
     issue = page.get_by_test_id("node-issue").first.inner_text().strip()
     assert issue
     assert page.evaluate("m => document.body.innerText.split(m).length - 1", issue) == 1
-    # the charts never show the deleted node
+    # the charts and the timing diagram never show the deleted node
     assert page.get_by_test_id("readout-h1").count() == 0
+    page.wait_for_function(f"() => !{TIMING_JS}.rows.includes('h1')")
     before = snapshots(page)
     page.get_by_test_id("undo").click()
     wait_new_snapshot(page, before)

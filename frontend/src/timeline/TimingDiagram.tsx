@@ -5,6 +5,7 @@
 // cell to jump there. Collapsible.
 import { useEffect, useRef, useState } from "react";
 import { seek } from "../state/session";
+import { stopped } from "../state/honest";
 import { setState, useStore } from "../state/store";
 
 const DECADES = 6;
@@ -36,9 +37,12 @@ export function TimingDiagram() {
   const LABEL_W = Math.round(84 * scale);
   const HEADER = Math.round(20 * scale);
 
+  const config = useStore((s) => s.config);
+  const halted = useStore((s) => stopped(s));
+  const live = new Set(config?.graph.nodes.map((n) => n.id) ?? []);
   const rows = snapshot
     ? [...snapshot.graph.order]
-        .filter((id) => snapshot.graph.nodes[id].op !== "input")
+        .filter((id) => snapshot.graph.nodes[id].op !== "input" && live.has(id)) // never a deleted node
         .sort((a, b) => (snapshot.graph.nodes[a].distance.shortest ?? 1e9) - (snapshot.graph.nodes[b].distance.shortest ?? 1e9))
     : [];
   const steps = snapshot?.rule.steps ?? 0;
@@ -170,7 +174,7 @@ export function TimingDiagram() {
 
   const onClick = (e: React.MouseEvent<HTMLCanvasElement>) => {
     const c = ref.current;
-    if (!c || !snapshot) return;
+    if (!c || !snapshot || halted) return;
     const rect = c.getBoundingClientRect();
     const x = e.clientX - rect.left, y = e.clientY - rect.top;
     const cw = (rect.width - LABEL_W - 28) / Math.max(1, steps + 1);
@@ -181,7 +185,7 @@ export function TimingDiagram() {
 
   if (!snapshot) return null;
   return (
-    <section className="ew-panel ew-timing" aria-label="timing diagram">
+    <section className={`ew-panel ew-timing${halted ? " ew-stale-chart" : ""}`} aria-label="timing diagram">
       <h2 onClick={() => setOpen(!open)} data-testid="timing-toggle" aria-expanded={open}>
         {open ? "▾" : "▸"} Timing{" "}
         <span className="ew-muted">
