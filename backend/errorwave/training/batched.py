@@ -20,7 +20,7 @@ import torch
 from errorwave.graph import CompiledGraph, Params, Values
 from errorwave.rules import registry
 from errorwave.rules.base import Context, Example, Rule, RuleSettings
-from errorwave.training.tensors import BatchedGraph
+from errorwave.training.tensors import BatchedGraph, Extra
 
 
 @dataclass
@@ -179,8 +179,11 @@ class BatchEnergy:
                                       for h in g.hidden]) if g.hidden else torch.zeros(0, dtype=g.dtype))
         self.var_out = variances[g.output]
 
-    def evaluate(self, keys: list) -> tuple[torch.Tensor, Params]:
-        """dF/dx for the hidden values [B, H] and -dF/dtheta for `keys` (per example)."""
+    def evaluate(self, keys: list, extra: Extra | None = None, probes: Values | None = None
+                 ) -> tuple[torch.Tensor, Params, Values]:
+        """dF/dx for the hidden values [B, H], -dF/dtheta for `keys` (summed over the batch
+        for shared parameters) and -dF/dz for each probe z: a [B, size] leaf that `extra`
+        adds to a vertex's pre-activation (per example, the bias's gradient)."""
         g, n = self.g, len(self.x)
         inp, hidden, sizes = g.inputs[0], g.hidden, self.sizes
         x_leaf = self.x.detach().requires_grad_(True)
@@ -188,21 +191,24 @@ class BatchEnergy:
         p_all = {**self.params, **leaves}
 
         hs = dict(zip(hidden, x_leaf.split(sizes, dim=1), strict=True))
-        mus = batched(g).predict_all({inp: self.x_in, **hs}, p_all)
+        mus = batched(g).predict_all({inp: self.x_in, **hs}, p_all, extra)
         eps = self.x - _hidden_cat(g, {h: mus[h].detach() for h in hidden}, n)
         cot_hidden = eps / self.var_hidden
         cot = dict(zip(hidden, cot_hidden.split(sizes, dim=1), strict=True))
         cot[g.output] = output_errors(g, mus[g.output], self.y) / self.var_out
         live = [v for v in g.hidden_and_output if mus[v].requires_grad]
-        wrt = [x_leaf] + [leaves[k] for k in keys]
+        probes = probes or {}
+        wrt = [x_leaf] + [leaves[k] for k in keys] + list(probes.values())
         grads: tuple = (torch.autograd.grad([mus[v] for v in live], wrt,
                                             grad_outputs=[cot[v].reshape(mus[v].shape) for v in live],
                                             allow_unused=True)
                         if live else (None,) * len(wrt))
         gx = torch.zeros_like(eps) if grads[0] is None else grads[0]
         drive = {k: (torch.zeros_like(leaves[k]) if gr is None else gr)
-                 for k, gr in zip(keys, grads[1:], strict=True)}
-        return cot_hidden - gx, drive
+                 for k, gr in zip(keys, grads[1:1 + len(keys)], strict=True)}
+        probed = {n: (torch.zeros_like(z) if gr is None else gr)
+                  for (n, z), gr in zip(probes.items(), grads[1 + len(keys):], strict=True)}
+        return cot_hidden - gx, drive, probed
 
 
 class BatchPC(BatchRule):
@@ -215,16 +221,20 @@ class BatchPC(BatchRule):
         variances = dict.fromkeys(g.hidden, s.hidden_variance) | {g.output: s.output_variance}
         st = BatchEnergy(g, x, y, x0, params, variances, per_example=False)
         for _ in range(self.steps):
-            gv, _ = st.evaluate([])
+            gv, _, _ = st.evaluate([])
             st.x = st.x - s.gamma * gv
-        _, drive = st.evaluate(list(g.param_keys))
+        _, drive, _ = st.evaluate(list(g.param_keys))
         scale = s.output_variance if s.scale_lr_by_output_variance else 1.0
         return BatchUpdate({k: s.lr * scale * drive[k] / n for k in g.param_keys})
 
 
 class BatchZIL(BatchRule):
     """Z-IL: PC with unit variances whose vertices learn at the step equal to their distance
-    to the output; each example keeps its own parameters, since they change mid-example."""
+    to the output (or all at the end). A vertex's new weights act on the rest of its own
+    example, so each example has its own weights; a vertex learns once per example, so
+    example b's change is rank one, ΔW_b = u_b g_bᵀ (u: lr times the error term, g: the
+    input), and is carried as that pair, added to the vertex's pre-activation as
+    u_b (g_b · f_in(x_b)), instead of as a copy of W per example."""
 
     def update(self, params, x, y, seed):
         g, s, n = self.graph, self.settings, len(x)
@@ -232,31 +242,45 @@ class BatchZIL(BatchRule):
             x0 = _hidden_cat(g, forward_batch(g, x, params), n)
         if s.init == "perturbed":
             x0 = x0 + s.init_noise * self._noise(n, seed)
-        per = {k: v.unsqueeze(0).expand(n, *v.shape).clone() for k, v in params.items()}
-        st = BatchEnergy(g, x, y, x0, per, dict.fromkeys(g.hidden_and_output, 1.0), per_example=True)
-        total = {k: torch.zeros_like(v) for k, v in per.items()}
+        st = BatchEnergy(g, x, y, x0, params, dict.fromkeys(g.hidden_and_output, 1.0), per_example=False)
+        total = {k: torch.zeros_like(v) for k, v in params.items()}
+        factors: dict[str, tuple[torch.Tensor, Values]] = {}  # vertex -> (u, {source: g})
 
-        def fired(t: int) -> list:
-            nodes = {v for v in g.param_nodes
-                     if (self.steps if s.timing == "end" else g.s.shortest[v]) == t}
-            return [k for k in g.param_keys if k[0] in nodes]
+        def extra_with(probes: Values, seen: dict[str, Values]) -> Extra:
+            def extra(nid: str, hs: Values) -> torch.Tensor | None:
+                term = None
+                if nid in factors:
+                    u, gs = factors[nid]
+                    dot = sum((gs[src] * hs[src]).sum(-1, keepdim=True) for src in gs)
+                    term = u * dot + (u if g.nodes[nid].bias else 0)
+                if nid in probes:
+                    seen[nid] = {src: h.detach() for src, h in hs.items()}
+                    term = probes[nid] if term is None else term + probes[nid]
+                return term
+            return extra
 
         for t in range(self.steps + 1):
-            keys = fired(t)
-            gv, drive = st.evaluate(keys)
-            delta = {k: s.lr * drive[k] for k in keys}
-            for k, d in delta.items():
-                total[k] = total[k] + d
+            nodes = [v for v in g.param_nodes
+                     if (self.steps if s.timing == "end" else g.s.shortest[v]) == t]
+            probes = {v: torch.zeros(n, g.s.sizes[v], dtype=g.dtype, requires_grad=True) for v in nodes}
+            seen: dict[str, Values] = {}
+            gv, _, probed = st.evaluate([], extra_with(probes, seen), probes)
+            new = {v: (s.lr * probed[v], seen[v]) for v in nodes}
+            for v, (u, gs) in new.items():
+                for src, gsrc in gs.items():
+                    total[(v, "weight", src)] += u.T @ gsrc / n
+                if g.nodes[v].bias:
+                    total[(v, "bias", "")] += u.mean(0)
             if t == self.steps:
                 break
             if s.order == "weights_first":
-                st.params = {k: (v + delta[k] if k in delta else v) for k, v in st.params.items()}
-                gv, _ = st.evaluate([])
+                factors.update(new)
+                gv, _, _ = st.evaluate([], extra_with({}, {}))
                 st.x = st.x - s.gamma * gv
             else:
                 st.x = st.x - s.gamma * gv
-                st.params = {k: (v + delta[k] if k in delta else v) for k, v in st.params.items()}
-        return BatchUpdate({k: v.mean(0) for k, v in total.items()})
+                factors.update(new)
+        return BatchUpdate(total)
 
     def _noise(self, n: int, seed: int) -> torch.Tensor:
         """The per-example rule's offsets: example i draws from a generator seeded seed + i."""

@@ -15,7 +15,10 @@ import torch
 
 from errorwave.graph import CompiledGraph, Params, Values, activation_fn
 
-Fn = Callable[[Values, Params], torch.Tensor]
+# extra(vertex, {source: f_in(value)}) -> a term added to a linear vertex's pre-activation
+# ([B, size]) or None: how Z-IL carries each example's own weight changes (rank one).
+Extra = Callable[[str, Values], torch.Tensor | None]
+Fn = Callable[..., torch.Tensor]
 
 
 class BatchedGraph:
@@ -31,15 +34,20 @@ class BatchedGraph:
             f_out = activation_fn(node.activation, node.negative_slope)
             bias = node.bias
 
-            def linear(v: Values, p: Params) -> torch.Tensor:
+            def linear(v: Values, p: Params, extra: Extra | None = None) -> torch.Tensor:
+                hs = {src: f_in(v[src]) for src in srcs}
                 s = None
                 for src in srcs:
-                    w, h = p[(nid, "weight", src)], f_in(v[src])
+                    w, h = p[(nid, "weight", src)], hs[src]
                     term = h @ w.T if w.dim() == 2 else torch.bmm(w, h.unsqueeze(-1)).squeeze(-1)
                     s = term if s is None else s + term
                 assert s is not None
                 if bias:
                     s = s + p[(nid, "bias", "")]
+                if extra is not None:
+                    more = extra(nid, hs)
+                    if more is not None:
+                        s = s + more
                 return f_out(s)
 
             return linear
@@ -69,11 +77,13 @@ class BatchedGraph:
 
         return mapped
 
-    def predict_all(self, values: Values, params: Params) -> Values:
+    def predict_all(self, values: Values, params: Params, extra: Extra | None = None) -> Values:
         """As CompiledGraph.predict_all: a vertex reading the output reads mu_out, detached."""
         g, mus = self.g, {}
         for nid in g.hidden_and_output:
-            mus[nid] = self._fn[nid](values, params)
+            fn = self._fn[nid]
+            mus[nid] = fn(values, params, extra) if extra is not None and self.g.nodes[nid].op == "linear" \
+                else fn(values, params)
             if nid == g.output and nid not in values and g.s.children[nid]:
                 values = {**values, nid: mus[nid].detach()}
         return mus
