@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: lock install install-python install-frontend install-browser frontend demo test test-deep lint schema bench dist
+.PHONY: lock install install-python install-frontend install-browser install-services frontend demo test test-deep lint schema bench dist
 
 install: install-python install-frontend
 
@@ -25,6 +25,11 @@ install-frontend:
 install-browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+# Debian's PostgreSQL and nginx for the several-servers tests (tests/server/test_postgres.py
+# starts its own on loopback; neither runs as a service).
+install-services:
+	@command -v nginx >/dev/null && (command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql nginx)
+
 frontend:
 	@if [ -f frontend/package.json ]; then cd frontend && npm run build; fi
 
@@ -42,7 +47,7 @@ schema:
 lint:
 	$(BIN)/ruff check backend tests benchmarks tools setup.py
 
-test: install install-browser frontend lint
+test: install install-browser install-services frontend lint
 	cd frontend && npm test
 	$(BIN)/pytest -q --durations=25
 

@@ -22,13 +22,14 @@ from errorwave.rules import registry
 from errorwave.server.checker import Checker
 from errorwave.server.classes import Classes
 from errorwave.server.limits import Settings
-from errorwave.server.links import DAY, LinkStore, RateLimiter
+from errorwave.server.links import RateLimiter
 from errorwave.server.pool import ComputePool
 from errorwave.server.replies import Problem
 from errorwave.server.routes import links, pages, rest, ws
 from errorwave.server.routes.deps import Services
 from errorwave.server.security import Guard
 from errorwave.server.side import TransportHook
+from errorwave.server.stores import open_store
 
 log = logging.getLogger("errorwave.server")
 
@@ -50,9 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await svc.pool.start()
         app.state.pool = svc.pool
         await svc.checker.start()
-        svc.links = LinkStore(settings.data_dir, settings.max_links,
-                              settings.max_link_store_bytes, ttl_s=settings.link_ttl_days * DAY,
-                              unused_s=settings.link_unused_days * DAY)
+        # SQLite in the data folder, or PostgreSQL shared by several servers (stores/)
+        svc.links = await asyncio.to_thread(open_store, settings)
+        svc.classes.records = svc.links
         app.state.links = svc.links
         tasks = [asyncio.create_task(_reap(svc)), asyncio.create_task(_sweep(svc))]
         try:

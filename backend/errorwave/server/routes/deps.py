@@ -10,8 +10,9 @@ from fastapi import Request
 from errorwave.server.checker import Checker
 from errorwave.server.classes import Classes
 from errorwave.server.limits import Settings
-from errorwave.server.links import LinkStore, RateLimiter
+from errorwave.server.links import RateLimiter
 from errorwave.server.pool import ComputePool
+from errorwave.server.stores import Store
 
 
 @dataclass
@@ -24,7 +25,7 @@ class Services:
     sessions: dict[str, Any] = field(default_factory=dict)
     per_address: dict[str, int] = field(default_factory=dict)  # computing sessions
     pool: ComputePool | None = None
-    links: LinkStore | None = None
+    links: Store | None = None  # SQLite or PostgreSQL (stores/)
     classes: Classes = field(default=None)  # type: ignore[assignment]  # set by create_app
 
 
