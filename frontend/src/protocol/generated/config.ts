@@ -90,6 +90,38 @@ export type Name = string;
 export type Data1 = number;
 export type Init = number;
 export type Title = string | null;
+/**
+ * Examples per update
+ */
+export type BatchSize = number;
+/**
+ * Passes over the training split
+ */
+export type Epochs = number;
+/**
+ * The optimiser's learning rate (default: the rule's lr)
+ */
+export type Lr = number | null;
+/**
+ * Cap on the training examples used per epoch
+ */
+export type MaxExamples = number | null;
+/**
+ * Momentum of optimiser = momentum
+ */
+export type Momentum = number;
+/**
+ * torch.optim.SGD, SGD with momentum, or Adam; each gets -(rule update)/(rule lr) as its gradient
+ */
+export type Optimiser = "sgd" | "momentum" | "adam";
+/**
+ * Reshuffle the training split every epoch
+ */
+export type Shuffle = boolean;
+/**
+ * Fraction of the data held out
+ */
+export type TestSplit = number;
 export type Version = 1;
 
 export interface ConfigSchema {
@@ -102,6 +134,7 @@ export interface ConfigSchema {
   rule: RuleSpec;
   seeds?: Seeds;
   title?: Title;
+  training?: Training | null;
   version?: Version;
 }
 /**
@@ -190,4 +223,20 @@ export interface RuleSpec {
 export interface Seeds {
   data?: Data1;
   init?: Init;
+}
+/**
+ * Settings of a training run (`errorwave.training`); the stepping engine ignores them.
+ *
+ * This interface was referenced by `ConfigSchema`'s JSON-Schema
+ * via the `definition` "Training".
+ */
+export interface Training {
+  batch_size?: BatchSize;
+  epochs?: Epochs;
+  lr?: Lr;
+  max_examples?: MaxExamples;
+  momentum?: Momentum;
+  optimiser?: Optimiser;
+  shuffle?: Shuffle;
+  test_split?: TestSplit;
 }
