@@ -204,7 +204,7 @@ def write_table(rows: list[dict[str, Any]], path: Path) -> Path:
                                "write .csv instead") from None
         return path
     with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
+        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     return path

@@ -31,7 +31,7 @@ class Report:
         csv_path, html_path = out / f"{self.name}.csv", out / f"{self.name}.html"
         columns = list(dict.fromkeys(k for row in self.rows for k in row))
         with csv_path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=columns)
+            writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
             writer.writeheader()
             writer.writerows(self.rows)
         self.figure.update_layout(title=self.title)
