@@ -77,7 +77,8 @@ export function GraphEditor() {
     const inst = rf.current;
     if (!inst || !inst.getNodes().length) return;
     fitPending.current = false;
-    void inst.fitView(FIT).then(() => {
+    // no glide under prefers-reduced-motion
+    void inst.fitView({ ...FIT, duration: animator.reduced ? 0 : FIT.duration }).then(() => {
       fits.current += 1;
       const el = wrap.current;
       if (el) {

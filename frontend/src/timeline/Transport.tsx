@@ -33,10 +33,14 @@ export function Transport() {
           {SPEEDS.map((s) => <option key={s} value={s}>{s} step/s</option>)}
         </select>
       </label>
-      {phase && phase !== "inference" && (
+      {/* always laid out (hidden when there is no phase), so that the transport's height,
+          and with it the canvas, does not change from one step to the next */}
+      {phase && phase !== "inference" ? (
         <span className={`ew-phase ew-phase-${phase}`} data-testid="phase" title="the rule's phase at this step">
           {phase === "nudged-" ? "nudged (−β)" : phase} phase
         </span>
+      ) : (
+        <span className="ew-phase" style={{ visibility: "hidden" }} aria-hidden="true">free phase</span>
       )}
       {halted && <span className="ew-halted" data-testid="halted">stopped: fix the marked problem</span>}
       <span className="ew-step" data-testid="step-label">
