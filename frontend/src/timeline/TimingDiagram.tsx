@@ -32,7 +32,7 @@ export function TimingDiagram() {
   const selected = useStore((s) => s.selected);
   const presenter = useStore((s) => s.presenter);
   const [open, setOpen] = useState(true);
-  const scale = presenter ? 1.35 : 1;
+  const scale = presenter ? 1.2 : 1;
   const ROW = Math.round(20 * scale);
   const LABEL_W = Math.round(84 * scale);
   const HEADER = Math.round(20 * scale);
