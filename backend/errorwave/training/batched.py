@@ -130,17 +130,25 @@ class BatchFPA(BatchRule):
 
     def update(self, params, x, y, seed):
         g, s, n = self.graph, self.settings, len(x)
-        inp, hidden, sizes = g.inputs[0], g.hidden, self.sizes
-        with torch.no_grad():
-            x0 = _hidden_cat(g, forward_batch(g, x, params), n)
+        hidden, sizes = g.hidden, self.sizes
         keys = list(params)
         p_leaf = torch.cat([params[k].reshape(-1) for k in keys]).requires_grad_(True)
         ps = {k: v.view(params[k].shape)
               for k, v in zip(keys, p_leaf.split([params[k].numel() for k in keys]), strict=True)}
-        x_leaf = x0.clone().requires_grad_(True)
+        # one forward pass: the hidden values are leaves at their feed-forward values
+        mus, leaves = batched(g).linearised(x, ps)
+        x_leaves = [leaves[h] for h in hidden]
+        x0 = _hidden_cat(g, {h: leaves[h].detach() for h in hidden}, n)
 
-        hs = dict(zip(hidden, x_leaf.split(sizes, dim=1), strict=True))
-        mus = batched(g).predict_all({inp: x, **hs}, ps)
+        def sweep(cot: torch.Tensor) -> torch.Tensor:
+            """sum_c J_ci^T cot_c for every hidden vertex, [B, H]."""
+            if not x_leaves:
+                return torch.zeros(n, 0, dtype=g.dtype)
+            grads = torch.autograd.grad(mu_cat, x_leaves, grad_outputs=cot, retain_graph=True,
+                                        allow_unused=True)
+            return torch.cat([torch.zeros_like(lf) if gr is None else gr
+                              for lf, gr in zip(x_leaves, grads, strict=True)], dim=1)
+
         eps_out = output_errors(g, mus[g.output], y)
         live = [v for v in hidden + [g.output] if mus[v].requires_grad]
         if not live:
@@ -155,10 +163,7 @@ class BatchFPA(BatchRule):
         xv = x0
         for _ in range(self.steps):
             eps = xv - x0
-            (gx,) = torch.autograd.grad(mu_cat, [x_leaf], grad_outputs=cot(eps), retain_graph=True,
-                                        allow_unused=True)
-            back = torch.zeros_like(eps) if gx is None else gx
-            xv = xv - s.gamma * (eps - back)
+            xv = xv - s.gamma * (eps - sweep(cot(eps)))
         (gp,) = torch.autograd.grad(mu_cat, [p_leaf], grad_outputs=cot(xv - x0), allow_unused=True)
         flat = torch.zeros_like(p_leaf) if gp is None else s.lr * gp.detach() / n
         return BatchUpdate({k: v.view(params[k].shape)

@@ -88,6 +88,22 @@ class BatchedGraph:
                 values = {**values, nid: mus[nid].detach()}
         return mus
 
+    def linearised(self, x: torch.Tensor, params: Params) -> tuple[Values, Values]:
+        """One forward pass in which every hidden value is a fresh leaf: the predictions
+        (differentiable in their parents' leaves and in the parameters) and the leaves,
+        whose values are the feed-forward values. Equal to predict_all at those values."""
+        g = self.g
+        values: Values = {g.inputs[0]: x}
+        mus: Values = {}
+        leaves: Values = {}
+        for nid in g.hidden_and_output:
+            mus[nid] = self._fn[nid](values, params)
+            if nid != g.output:
+                leaves[nid] = values[nid] = mus[nid].detach().requires_grad_(True)
+            elif g.s.children[nid]:
+                values[nid] = mus[nid].detach()
+        return mus, leaves
+
     def forward(self, x: torch.Tensor, params: Params) -> Values:
         values = {self.g.inputs[0]: x}
         for nid in self.g.hidden_and_output:
