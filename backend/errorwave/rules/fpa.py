@@ -70,12 +70,12 @@ class FPA(Rule):
     def observe(self) -> Observation:
         g, lr = self.graph, self.settings.lr
         eps = self.x - self.muhat_flat
+        gx: torch.Tensor | None = None
+        gp: torch.Tensor | None = None
         if self.mu_cat is not None:
             gx, gp = torch.autograd.grad(self.mu_cat, [self.x_leaf, self.p_leaf],
                                          grad_outputs=self._eps_cat(eps), retain_graph=True,
                                          allow_unused=True)
-        else:
-            gx = gp = None
         self.back = torch.zeros_like(self.x) if gx is None else gx
         self.cached_t = self.t
         upd_flat = torch.zeros_like(self.p_leaf) if gp is None else lr * gp

@@ -24,7 +24,7 @@ from pydantic import (
 
 from errorwave.server.quoting import clip, short
 
-PROTO = 1
+PROTO: Literal[1] = 1
 ErrorCode = Literal["bad_json", "bad_message", "invalid_config", "unknown_preset",
                     "unsupported_graph", "too_large", "not_loaded", "limit", "diverged",
                     "internal", "read_only", "unknown_class"]
