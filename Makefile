@@ -46,6 +46,7 @@ schema:
 
 lint:
 	$(BIN)/ruff check backend tests benchmarks tools setup.py
+	$(BIN)/mypy
 
 test: install install-browser install-services frontend lint
 	cd frontend && npm test
