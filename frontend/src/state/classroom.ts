@@ -69,6 +69,10 @@ export function bindClassroom(send: Send): void {
     }
   });
   useStore.subscribe((s, prev) => {
+    // a lost connection ends the server session, and its class with it
+    if (s.status !== prev.status && s.status !== "open" && useClass.getState().shared) {
+      useClass.setState({ shared: null });
+    }
     if (!useClass.getState().shared) return;
     if (s.selected === prev.selected && (s.playing || s.t === prev.t)) return;
     // at most one view message every 100 ms (scrubbing sends many t's)
