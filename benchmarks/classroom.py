@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import random
@@ -74,7 +75,9 @@ async def follower(url: str, code: str, ready: asyncio.Event, start: asyncio.Eve
             if (await ws.recv(decode=False)).startswith(FRAME):
                 break
         ready.set()
-        await start.wait()
+        while not start.is_set():  # read through the warm-up too, counting nothing
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ws.recv(decode=False), 0.05)
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             try:
@@ -140,14 +143,17 @@ async def one_class(url: str, port: int, pid: int, n: int, stuck: int, seconds: 
             "rss_start_mb": mem0, "rss_end_mb": mem1}
 
 
-async def student(url: str, preset: str, seconds: float, period: float) -> list[float]:
-    """Click-to-frame times of one student stepping by hand."""
+async def student(url: str, preset: str, seconds: float, period: float,
+                  loaded: asyncio.Event, go: asyncio.Event) -> list[float]:
+    """Click-to-frame times of one student stepping by hand (once every student loaded)."""
     times: list[float] = []
     async with connect(url, max_size=None, compression=None, open_timeout=60) as ws:
         await ws.recv()
         await ws.send(json.dumps({"type": "load", "preset": preset}))
         while not (await ws.recv()).startswith('{"type":"frame"'):
             pass
+        loaded.set()
+        await go.wait()
         await asyncio.sleep(random.uniform(0, period))
         end = time.monotonic() + seconds
         while time.monotonic() < end:
@@ -172,14 +178,22 @@ async def hands_on(url: str, n: int, seconds: float) -> dict[str, Any]:
     with urllib_get(url.replace("ws://", "http://").replace("/ws", "/api/presets")) as r:
         presets = [p["id"] for p in json.loads(r.read())]
     tasks = []
+    loaded = [asyncio.Event() for _ in range(n)]
+    go = asyncio.Event()
     for i in range(n):
-        tasks.append(asyncio.create_task(student(url, presets[i % len(presets)], seconds, 2.0)))
+        tasks.append(asyncio.create_task(student(url, presets[i % len(presets)], seconds, 2.0,
+                                                 loaded[i], go)))
         if i % 20 == 19:
             await asyncio.sleep(0.2)
+    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in loaded)), 120)
+    go.set()
     results = await asyncio.gather(*tasks)
     times = [x for r in results for x in r]
+    slowest = sorted(((max(r, default=0.0), presets[i % len(presets)])
+                      for i, r in enumerate(results)), reverse=True)[:5]
     return {"students": n, "clicks": len(times), "p50_ms": 1000 * pct(times, 0.5),
-            "p99_ms": 1000 * pct(times, 0.99), "max_ms": 1000 * max(times)}
+            "p99_ms": 1000 * pct(times, 0.99), "max_ms": 1000 * max(times),
+            "slowest": ", ".join(f"{name} {1000 * t:.0f} ms" for t, name in slowest)}
 
 
 def urllib_get(url: str) -> Any:
@@ -214,7 +228,7 @@ def main() -> None:
                 h = asyncio.run(hands_on(url, args.students, args.seconds * 2))
                 print(f"hands on: {h['students']} students stepping (1 step / 2 s): "
                       f"{h['clicks']} clicks, click-to-frame p50 {h['p50_ms']:.0f} ms, p99 "
-                      f"{h['p99_ms']:.0f} ms, max {h['max_ms']:.0f} ms")
+                      f"{h['p99_ms']:.0f} ms, max {h['max_ms']:.0f} ms (slowest students: {h['slowest']})")
         finally:
             proc.terminate()
             proc.wait(20)
