@@ -9,7 +9,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.websockets import WebSocket
 
@@ -21,10 +21,18 @@ from errorwave.server.pool import ComputePool, WorkerLost
 from errorwave.server.runner import Runner
 from errorwave.server.side import SessionStuck, SocketSide
 
-if TYPE_CHECKING:
-    from errorwave.server.classes import Class, Classes
-
 log = logging.getLogger("errorwave.session")
+
+
+class ClassHooks(Protocol):
+    """What a session asks of the class registry (classes.Classes, which builds on
+    sessions: typed structurally here so that the two modules do not import each other)."""
+
+    async def handle(self, session: Session, message: Any) -> bool: ...
+
+    def leave(self, session: Session) -> None: ...
+
+    async def end(self, session: Session) -> None: ...
 
 
 class TokenBucket:
@@ -45,7 +53,7 @@ class TokenBucket:
 
 class Session:
     def __init__(self, ws: WebSocket, pool: ComputePool, settings: Settings,
-                 rules: list[dict[str, Any]], classes: Classes | None = None,
+                 rules: list[dict[str, Any]], classes: ClassHooks | None = None,
                  address: str = "?", quota: Callable[[bool], str | None] | None = None,
                  follow: str | None = None):
         self.ws = ws
@@ -62,7 +70,7 @@ class Session:
         # classes: followers watch another session and compute nothing (classes.py)
         self.classes = classes
         self.address = address
-        self.following: Class | None = None
+        self.following: Any = None  # the classes.Class this session follows, or None
         # counted in the session caps; `quota(True)` takes a place (None, or why not),
         # `quota(False)` gives it back
         self.computing = follow is None
