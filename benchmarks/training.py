@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import site
-import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,9 +32,10 @@ from errorwave.training import Trainer  # noqa: E402
 from errorwave.training.batched import BatchFPA, BatchPC  # noqa: E402
 from errorwave.training.configs import mlp  # noqa: E402
 
-VENV = ROOT / "benchmarks" / "out" / "training-peers"
-PEERS = {"pclib": "pclib==2.0.0b2", "torch-pc": "torch-pc==0.1.0"}
-HELPERS = ["tqdm==4.70.1"]
+# The peers' venv, its installer and the interleaved timer are benchmarks/peers.py's.
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from peers import VENV, ensure_venv, interleaved  # noqa: E402
+
 LAYERS, WIDTH, BATCH = 3, 64, 64
 RULES = {"backprop": {"name": "backprop"}, "zil": {"name": "zil"},
          "fpa": {"name": "fpa", "steps": 8, "gamma": 0.5}, "pc": {"name": "pc", "steps": 8}}
@@ -91,18 +89,6 @@ def errorwave_epoch(rule: dict[str, Any]) -> Callable[[], None]:
     return epoch
 
 
-def interleaved(cands: dict[str, Callable[[], Any]], repeat: int, rounds: int
-                ) -> dict[str, tuple[float, float]]:
-    times: dict[str, list[float]] = {k: [] for k in cands}
-    for _ in range(rounds):
-        for name, fn in cands.items():
-            start = time.perf_counter()
-            for _ in range(repeat):
-                fn()
-            times[name].append((time.perf_counter() - start) / repeat)
-    return {k: (min(v), statistics.median(v)) for k, v in times.items()}
-
-
 def training_table(rounds: int) -> None:
     probe = Trainer(config(RULES["backprop"]), metrics=False)
     batches = -(-len(probe.data.x_train) // BATCH)
@@ -121,24 +107,6 @@ def training_table(rounds: int) -> None:
         steps = (RULES[rule].get("steps") or LAYERS + 1) if rule in ("fpa", "pc", "zil") else 1
         bound = steps * back * batches
         print(f"  {name:<20}{tmin:>9.3f}{tmin / base:>9.2f}{steps:>4}{bound:>16.3f}{tmin / bound:>9.2f}")
-
-
-def ensure_venv() -> tuple[Path, list[str]]:
-    py = VENV / "bin" / "python"
-    failed: list[str] = []
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        site_dir = next(VENV.glob("lib/python*/site-packages"))
-        (site_dir / "errorwave-product.pth").write_text(site.getsitepackages()[0] + "\n")
-    for spec in [*PEERS.values(), *HELPERS]:
-        name = spec.split("==")[0]
-        if subprocess.run([str(py), "-m", "pip", "show", "-q", name], capture_output=True).returncode == 0:
-            continue
-        got = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", spec],
-                             capture_output=True, text=True)
-        if got.returncode != 0:
-            failed.append(f"{spec}: {got.stderr.strip().splitlines()[-1] if got.stderr else 'failed'}")
-    return py, failed
 
 
 def peer_steps(rounds: int) -> None:
