@@ -25,7 +25,8 @@ from websockets.sync.client import connect
 
 from errorwave.server.checker import Checker
 from errorwave.server.limits import Settings
-from errorwave.server.links import LinkStore, StoreFull
+from errorwave.server.links import StoreFull
+from errorwave.server.stores.sqlite import SQLiteStore
 from tests.engine.builders import mlp
 from tests.server.helpers import Client, LiveServer, make_settings
 
@@ -313,7 +314,7 @@ def test_links_unused_for_the_ttl_expire(hostile: LiveServer) -> None:
 
 def test_a_full_store_evicts_expired_then_never_opened_links_first(tmp_path: Path) -> None:
     now = [1000.0]
-    store = LinkStore(tmp_path, max_links=3, max_bytes=1 << 20, ttl_s=100.0, unused_s=10.0,
+    store = SQLiteStore(tmp_path, max_links=3, max_bytes=1 << 20, ttl_s=100.0, unused_s=10.0,
                       clock=lambda: now[0])
     used, _ = store.put({"config": {"n": 1}})
     assert store.get(used) is not None  # opened: in use

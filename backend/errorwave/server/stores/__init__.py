@@ -2,9 +2,9 @@
 default), or PostgreSQL when `ERRORWAVE_DATABASE_URL` is a postgresql:// URL (several
 servers behind one proxy share links and know which server holds which class).
 
-Both stores have one interface (`Store`): the link operations of `links.LinkStore` (put,
-get, get_doc, sweep; the same expiry and eviction rules) and the class records of
-`classes.ClassRecords` (open_class, close_class, find_class).
+Both stores share one implementation of their logic (`sql.SQLStore`: links with their
+expiry and eviction rules, and the class records) and differ only in connection,
+write transaction and dialect.
 """
 
 from __future__ import annotations
