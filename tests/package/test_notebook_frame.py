@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -47,8 +48,6 @@ def host_page(body: str) -> tuple[ThreadingHTTPServer, int]:
 
 
 def test_the_iframe_opens_the_explorer_on_the_configuration(notebook_server: notebook.NotebookServer) -> None:
-    from playwright.sync_api import sync_playwright
-
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make install-browser` installs Debian's chromium")
     config = notebook.resolve_config("fpa-chain-gamma1")
@@ -57,21 +56,31 @@ def test_the_iframe_opens_the_explorer_on_the_configuration(notebook_server: not
     assert errorwave.show("fpa-chain-gamma1").src.split("#")[0] == shown.src.split("#")[0]  # reused
     httpd, port = host_page(shown._repr_html_())
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            try:
-                page = browser.new_page()
-                page.goto(f"http://localhost:{port}/")
-                frame = page.wait_for_selector("iframe").content_frame()
-                assert frame is not None
-                wait_loaded(frame, rule=config["rule"]["name"], timeout=30_000)
-                frame.wait_for_function(
-                    "() => document.querySelector('[data-testid=current-t]')?.textContent === '2'",
-                    timeout=30_000)
-                on_screen = set(frame.eval_on_selector_all(
-                    "[data-node-id]", "els => els.map(e => e.dataset.nodeId)"))
-                assert on_screen == {n["id"] for n in config["graph"]["nodes"]}
-            finally:
-                browser.close()
+        # In a thread of its own: the browser tests' session-wide Playwright may still hold
+        # the main thread's event loop, and a second sync Playwright refuses to start there.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(look_inside, port, config).result()
     finally:
         httpd.shutdown()
+
+
+def look_inside(port: int, config: dict) -> None:
+    """The host page in Chromium: the iframe loads the explorer on the configuration."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.goto(f"http://localhost:{port}/")
+            frame = page.wait_for_selector("iframe").content_frame()
+            assert frame is not None
+            wait_loaded(frame, rule=config["rule"]["name"], timeout=30_000)
+            frame.wait_for_function(
+                "() => document.querySelector('[data-testid=current-t]')?.textContent === '2'",
+                timeout=30_000)
+            on_screen = set(frame.eval_on_selector_all(
+                "[data-node-id]", "els => els.map(e => e.dataset.nodeId)"))
+            assert on_screen == {n["id"] for n in config["graph"]["nodes"]}
+        finally:
+            browser.close()
