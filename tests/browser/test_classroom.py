@@ -36,9 +36,10 @@ def fits(page) -> int:
 
 
 def wait_settled(page, before: int) -> None:
-    """Wait for a refit after `before` and for the zoom to stop moving."""
-    page.wait_for_function("n => Number(document.querySelector('[data-testid=graph]').dataset.fits || 0) > n",
-                           arg=before, timeout=8000)
+    """Wait for a refit after `before`, for no refit to be scheduled, and for the zoom to stop moving."""
+    page.wait_for_function("""n => {
+        const d = document.querySelector('[data-testid=graph]').dataset;
+        return Number(d.fits || 0) > n && Number(d.fitBusy || 0) === 0; }""", arg=before, timeout=8000)
     page.wait_for_function("""() => new Promise(r => {
         const vp = document.querySelector('.react-flow__viewport');
         const z = () => new DOMMatrix(getComputedStyle(vp).transform).a;

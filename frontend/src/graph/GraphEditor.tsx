@@ -72,11 +72,18 @@ export function GraphEditor() {
   const wrap = useRef<HTMLDivElement>(null);
   const fitPending = useRef(true);
   const fits = useRef(0);
+  // refits scheduled or gliding; `data-fit-busy` tells tests (and nothing else) the view is still moving
+  const busy = useRef(0);
+  const setBusy = useCallback((delta: number) => {
+    busy.current = Math.max(0, busy.current + delta);
+    if (wrap.current) wrap.current.dataset.fitBusy = String(busy.current);
+  }, []);
 
   const fit = useCallback(() => {
     const inst = rf.current;
     if (!inst || !inst.getNodes().length) return;
     fitPending.current = false;
+    setBusy(1);
     // no glide under prefers-reduced-motion
     void inst.fitView({ ...FIT, duration: animator.reduced ? 0 : FIT.duration }).then(() => {
       fits.current += 1;
@@ -86,9 +93,10 @@ export function GraphEditor() {
         el.dataset.fitAt = String(performance.now());
         el.dataset.zoom = String(inst.getViewport().zoom);
       }
+      setBusy(-1);
       animator.invalidate();
     });
-  }, []);
+  }, [setBusy]);
 
   // layout: afresh while positions are the layout's own; else only new nodes are placed
   useEffect(() => {
@@ -111,8 +119,11 @@ export function GraphEditor() {
     if (!el) return;
     let timer: number | undefined;
     const ro = new ResizeObserver(() => {
+      if (timer === undefined) setBusy(1);
       window.clearTimeout(timer);
       timer = window.setTimeout(() => {
+        timer = undefined;
+        setBusy(-1);
         const r = el.getBoundingClientRect();
         if (r.width < 10 || r.height < 10) return;
         if (Math.abs(r.width - wrapSize.w) < 2 && Math.abs(r.height - wrapSize.h) < 2 && !fitPending.current) return;
@@ -127,9 +138,10 @@ export function GraphEditor() {
     if (r.width > 10) wrapSize = { w: r.width, h: r.height };
     return () => {
       ro.disconnect();
+      if (timer !== undefined) setBusy(-1);
       window.clearTimeout(timer);
     };
-  }, [fit]);
+  }, [fit, setBusy]);
 
   useEffect(() => {
     if (!config) {
@@ -171,9 +183,18 @@ export function GraphEditor() {
   // refit once the cards at their new places have been measured
   useEffect(() => {
     if (!fitPending.current || !nodes.length) return;
-    const t = window.setTimeout(fit, 40);
-    return () => window.clearTimeout(t);
-  }, [nodes, fit]);
+    setBusy(1);
+    let waiting = true;
+    const t = window.setTimeout(() => {
+      waiting = false;
+      setBusy(-1);
+      fit();
+    }, 40);
+    return () => {
+      window.clearTimeout(t);
+      if (waiting) setBusy(-1);
+    };
+  }, [nodes, fit, setBusy]);
 
   const edges = useMemo<RoutedEdgeType[]>(() => {
     if (!config) return [];
