@@ -102,6 +102,23 @@ class Training(Strict):
     shuffle: bool = Field(default=True, description="Reshuffle the training split every epoch")
 
 
+class Compare(Strict):
+    """A second rule (or the same rule with other settings) run beside `rule` on the same
+    graph, initial weights and example, advanced by the same clock."""
+
+    rule: RuleSpec
+
+
+class TourStop(Strict):
+    """One stop of a guided tour: where to go and what to read there."""
+
+    t: int = Field(ge=0, le=100_000, description="The step to show")
+    example: int = Field(default=0, ge=0, le=100_000, description="Examples learned before this stop")
+    node: NodeId | None = Field(default=None, description="The node to select")
+    compare: Compare | None = Field(default=None, description="The rule beside the main one (none: alone)")
+    caption: str = Field(min_length=1, max_length=400, description="What to look at and the number to read")
+
+
 class Config(Strict):
     version: Literal[1] = 1
     title: str | None = Field(default=None, max_length=200)
@@ -115,6 +132,10 @@ class Config(Strict):
     seeds: Seeds = Field(default_factory=Seeds)
     dtype: Literal["float64", "float32"] = "float64"
     training: Training | None = None
+    # Read by the server and the page (two engines, one clock); a single engine ignores it.
+    compare: Compare | None = None
+    # A guided tour through this configuration; the page walks it, the engine ignores it.
+    tour: list[TourStop] | None = Field(default=None, max_length=60)
 
     def node(self, node_id: str) -> Node:
         return next(n for n in self.graph.nodes if n.id == node_id)
