@@ -7,9 +7,9 @@ problem into an issue naming the node and the field.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
 
 ELEMENTWISE_OPS = (
     "identity", "tanh", "sigmoid", "relu", "leaky_relu", "softplus",
@@ -27,6 +27,7 @@ Op = Literal[
 NodeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]{0,31}$")]
 DatasetName = Literal["xor", "circles", "spirals", "digits"]
 
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
 Vector = list[float]
 Matrix = list[list[float]]
 
@@ -78,6 +79,14 @@ class RuleSpec(BaseModel):
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     name: str
+    _settings: BaseModel | None = PrivateAttr(default=None)
+
+    def settings_as(self, settings_cls: type[SettingsT]) -> SettingsT:
+        """The rule's own settings model, validated once per configuration (validation and
+        the engine both ask; the second gets the first's result)."""
+        if not isinstance(self._settings, settings_cls):
+            self._settings = settings_cls.model_validate(self.model_dump(exclude={"name"}))
+        return self._settings
 
 
 class Seeds(Strict):

@@ -49,8 +49,7 @@ class Engine:
     def _build(self) -> None:
         self.graph = CompiledGraph(self.config, self.structure)
         self.rule_cls: type[Rule] = registry[self.config.rule.name]
-        self.settings = self.rule_cls.Settings.model_validate(
-            self.config.rule.model_dump(exclude={"name"}))
+        self.settings = self.config.rule.settings_as(self.rule_cls.Settings)
         self.steps = self.rule_cls.total_steps(self.settings, self.structure)
         self.frames = FrameBuilder(self.graph)
         self.initial_params = self.graph.init_params()
@@ -163,7 +162,7 @@ class Engine:
         self.revision += 1
         if parts[0] == "rule" and parts[-1] != "name":
             self.config, self.structure = config, structure
-            self.settings = self.rule_cls.Settings.model_validate(config.rule.model_dump(exclude={"name"}))
+            self.settings = config.rule.settings_as(self.rule_cls.Settings)
             self.steps = self.rule_cls.total_steps(self.settings, structure)
             self._start_example()
         else:

@@ -322,7 +322,7 @@ class _Checks:
                      "unknown_rule", None, "name")
             return
         try:
-            settings = rule_cls.Settings.model_validate(self.config.rule.model_dump(exclude={"name"}))
+            settings = self.config.rule.settings_as(rule_cls.Settings)
         except ValidationError as err:
             for e in err.errors():
                 loc = tuple(e["loc"])  # empty for a check across fields

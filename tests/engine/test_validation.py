@@ -158,3 +158,24 @@ def test_engine_unchanged_by_invalid_set():
     engine.set("rule.gamma", 1.0)
     engine.run()
     assert engine.frame["divergence"]["total"]["rel_l2"] < 1e-12
+
+
+def test_a_setting_change_validates_the_rule_settings_once(monkeypatch):
+    """Engine.set checks the whole configuration (rule settings included) and then uses the
+    settings that check produced, instead of validating them a second time."""
+    engine = Engine(mlp(3, rule={"name": "pc", "gamma": 0.1}))
+    settings_cls = engine.rule_cls.Settings
+    calls = []
+    original = settings_cls.model_validate.__func__
+
+    def counting(cls, *args, **kwargs):
+        calls.append(args)
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(settings_cls, "model_validate", classmethod(counting))
+    engine.set("rule.gamma", 0.2)
+    assert len(calls) == 1
+    assert engine.settings.gamma == 0.2
+    with pytest.raises(ConfigInvalid):
+        engine.set("rule.gamma", -1.0)
+    assert engine.settings.gamma == 0.2

@@ -80,8 +80,7 @@ class Trainer:
             raise ValueError("training reads a dataset into one input vertex; this graph has "
                              f"{len(g.inputs)} inputs")
         self.rule_cls = registry[self.config.rule.name]
-        self.rule_settings = self.rule_cls.Settings.model_validate(
-            self.config.rule.model_dump(exclude={"name"}))
+        self.rule_settings = self.config.rule.settings_as(self.rule_cls.Settings)
         self.data: Split = split(self.config, self.structure.sizes[g.output], g.dtype)
         features = self.data.x_train.shape[1]
         if features != self.structure.sizes[g.inputs[0]]:
