@@ -57,11 +57,14 @@ def test_cli_writes_the_table_and_the_report(tmp_path: Path) -> None:
     assert "plotly" in (tmp_path / "table.html").read_text()
 
 
-def test_parquet_needs_its_engine(tmp_path: Path) -> None:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        with pytest.raises(RuntimeError, match="Parquet"):
-            write_table([{"run": 0}], tmp_path / "t.parquet")
-    else:
-        assert write_table([{"run": 0}], tmp_path / "t.parquet").exists()
+def test_parquet_and_csv_hold_the_same_table(tmp_path: Path) -> None:
+    """`make test` installs the [parquet] extra; the Parquet table reads back equal to the CSV."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    rows = [{"run": 0, "rule.name": "pc", "epoch": 1, "loss": 0.1234567890123456789, "test_accuracy": None},
+            {"run": 1, "rule.name": "fpa", "epoch": 2, "loss": 2.5e-17, "test_accuracy": 0.75}]
+    table = pd.read_parquet(write_table(rows, tmp_path / "t.parquet"))
+    from_csv = pd.read_csv(write_table(rows, tmp_path / "t.csv"))
+    assert list(table.columns) == ["run", "rule.name", "epoch", "loss", "test_accuracy"]
+    pd.testing.assert_frame_equal(table, from_csv, check_exact=True)
+    assert table["loss"][0] == rows[0]["loss"]  # float64, not text
