@@ -45,7 +45,7 @@ def test_exactly_one_project_table() -> None:
              and "project" in tomllib.loads(p.read_text())]
     assert [str(p) for p in found] == ["pyproject.toml"]
     assert PYPROJECT["tool"]["setuptools"]["package-dir"] == {"": "backend"}
-    assert set(PROJECT["optional-dependencies"]) == {"notebook", "ray", "postgres", "dev"}
+    assert set(PROJECT["optional-dependencies"]) == {"notebook", "ray", "parquet", "postgres", "dev"}
 
 
 def test_ranges_agree_with_the_pins() -> None:
