@@ -204,7 +204,8 @@ class Engine:
         nums = self.frames.numbers(obs)  # flat once, shared by the events and the frame
         events = list(obs.events) + self.monitor.check(obs, self.t, nums)
         meta = {"revision": self.revision, "example": self.examples_seen, "t": self.t,
-                "done": self.halted is not None or self.t >= self.steps}
+                "done": self.halted is not None or self.t >= self.steps,
+                "stages": self.rule.stages(obs)}  # slow motion: the sub-steps that led here
         return self.frames.build(obs, meta, events, self.detail, self.watch, nums)
 
     def _history_row(self) -> dict[str, Any]:

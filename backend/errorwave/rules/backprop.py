@@ -30,6 +30,10 @@ class Backprop(RevealedRule):
     def reached(self) -> set[str]:
         return self.reached_by_depth()
 
+    def stages(self, obs: Observation) -> list[dict]:
+        return self.front_stages("J_cᵀ δ_c") + self.plasticity_stage(
+            obs, "ΔW = −η ∂L/∂W: every parameter changes once, after the backward pass")
+
     def observe(self) -> Observation:
         g = self.graph
         errors, updates = self.reveal({n: -self.adjoint[n] for n in g.hidden_and_output}, self.grads)

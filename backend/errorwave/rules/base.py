@@ -68,6 +68,11 @@ class Observation:
     readouts: dict[str, Any] = field(default_factory=dict)
 
 
+def stage(name: str, nodes: list[str], caption: str) -> dict[str, Any]:
+    """One sub-step of a step: what it is, the vertices it acts on, one line of caption."""
+    return {"stage": name, "nodes": list(nodes), "caption": caption}
+
+
 class Rule(ABC):
     name: ClassVar[str]
     title: ClassVar[str]
@@ -144,6 +149,24 @@ class Rule(ABC):
 
     def phase(self) -> str:
         return self.phases[0] if self.t < self.last else self.phases[1]
+
+    # ----- slow motion: the sub-steps of one step, as data --------------------------------
+    def stages(self, obs: Observation) -> list[dict[str, Any]]:
+        """The sub-steps that took the rule from step t - 1 to the observation at t, in the
+        order performed: `{stage, nodes, caption}` (the page's slow motion plays them; see
+        docs/slow-motion.md). Rules override it to say what they really do; this default
+        names one step over every non-input vertex, then any plasticity that fired."""
+        g = self.graph
+        first = [stage("start", g.hidden_and_output, f"{self.title}: the state at the start")] \
+            if self.t == 0 else \
+            [stage("step", g.hidden_and_output, f"{self.title}: one step ({obs.phase})")]
+        return first + self.plasticity_stage(obs, "ΔW: the parameters of these vertices change")
+
+    @staticmethod
+    def plasticity_stage(obs: Observation, caption: str) -> list[dict[str, Any]]:
+        """One stage over the vertices whose plasticity fires at this step (none: no stage)."""
+        fired = [e["node"] for e in obs.events if e.get("kind") == "plasticity" and e.get("node")]
+        return [stage("plasticity", list(dict.fromkeys(fired)), caption)] if fired else []
 
     def plasticity_at_end(self, detail: str) -> list[dict[str, Any]]:
         """Every parameterised vertex learning at the last step (most rules' schedule)."""

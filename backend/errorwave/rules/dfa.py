@@ -20,7 +20,7 @@ import torch
 from pydantic import Field
 
 from errorwave.graph import Params
-from errorwave.rules.base import Observation, RuleSettings
+from errorwave.rules.base import Observation, RuleSettings, stage
 from errorwave.rules.common.angles import angle_deg
 from errorwave.rules.common.autodiff import leaves, vjp
 from errorwave.rules.common.graphs import chain_problem
@@ -126,6 +126,16 @@ class DirectFeedbackAlignment(RevealedRule):
     def reached(self) -> set[str]:
         # The output first, then every hidden layer at once (the broadcast).
         return {self.graph.output} | (set(self.layers[:-1]) if self.t >= 1 else set())
+
+    def stages(self, obs: Observation) -> list[dict]:
+        out = self.graph.output
+        if self.t == 0:
+            first = [stage("output error", [out],
+                           "e = ∂L/∂a_out; the output layer learns by its true gradient")]
+        else:
+            first = [stage("broadcast", self.layers[:-1],
+                           "every hidden layer gets B_l e at once, not through the layers above")]
+        return first + self.plasticity_stage(obs, "ΔW_l = η · δ_l · g(x)ᵀ: every layer at once")
 
     def observe(self) -> Observation:
         g, t = self.graph, self.t

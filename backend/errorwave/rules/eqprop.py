@@ -40,7 +40,7 @@ from pydantic import Field
 
 from errorwave.divergence import compare, flat
 from errorwave.graph import Params, Values
-from errorwave.rules.base import Observation, Rule, RuleSettings
+from errorwave.rules.base import Observation, Rule, RuleSettings, stage
 from errorwave.rules.common.autodiff import leaves, vjp
 from errorwave.rules.common.graphs import chain_problem, form_b_problem
 from errorwave.rules.common.layers import out_activation, preactivation, slope, to_vertex_scale
@@ -268,6 +268,30 @@ class EqProp(Rule):
         events = self.plasticity_at_end("contrast of the nudged and free equilibria")
         return Observation(phase, r, predictions, errors, updates, energy, events, signals,
                            readouts=readouts)
+
+    def stages(self, obs: Observation) -> list[dict]:
+        s, t, layers = self.settings, self.t, self.layers
+        what = "u" if self.hopfield else "x"
+        if t == 0:
+            return [stage("start", layers, f"{what} starts at the feed-forward "
+                          f"{'pre-activations' if self.hopfield else 'values'}")]
+        stages = []
+        if t == s.free_steps + 1:
+            stages.append(stage("free equilibrium", layers, f"the free equilibrium {what}⁰ is kept"))
+        if s.symmetric and t == s.free_steps + s.nudged_steps + 1:
+            stages.append(stage("restart", layers, f"{what}⁺ kept; back to {what}⁰ for −β"))
+        beta = self.beta_at(t)
+        if beta == 0.0:
+            stages.append(stage("free phase", layers,
+                                f"{what} ← {what} − ε ∂E/∂{what}: relax with only the input clamped"))
+            return stages + self.plasticity_stage(obs, "ΔW from the contrast of the two equilibria")
+        stages += [stage("nudged phase", layers,
+                         f"{what} ← {what} − ε ∂(E {'+' if beta > 0 else '−'} βC)/∂{what}, β = "
+                         f"{s.beta:g}: the output is pulled {'toward' if beta > 0 else 'away from'}"
+                         " the target"),
+                   stage("contrast", self.graph.param_nodes,
+                         "ΔW = −(η/β)(∂E/∂W now − at the free equilibrium): local co-activity")]
+        return stages + self.plasticity_stage(obs, "ΔW from the contrast of the two equilibria")
 
     def move(self) -> None:
         s = self.settings

@@ -106,6 +106,10 @@ class FeedbackAlignment(RevealedRule):
     def reached(self) -> set[str]:
         return self.reached_by_depth()
 
+    def stages(self, obs: Observation) -> list[dict]:
+        return self.front_stages("B_cᵀ δ_c (fixed random B, not Wᵀ)") + self.plasticity_stage(
+            obs, "ΔW_v = η · δ_v · g(x)ᵀ: every parameter changes after the backward pass")
+
     def observe(self) -> Observation:
         g = self.graph
         errors, updates = self.reveal({n: -self.adjoint[n] for n in g.hidden_and_output}, self.grads)

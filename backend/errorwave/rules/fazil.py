@@ -92,6 +92,12 @@ class FaZIL(ZIL):
         arriving = set(self.arriving())
         return [n for n in self.graph.param_nodes if n in arriving]
 
+    def fired_before(self, nid: str) -> bool:
+        return self.reached.get(nid) == self.t - 1
+
+    def plasticity_caption(self) -> str:
+        return "ΔW_v = η · δ_v · g(x)ᵀ, once: v's gate sees the feedback front arrive"
+
     def commit(self, ev) -> None:
         for n in self.arriving():
             self.reached[n] = self.t

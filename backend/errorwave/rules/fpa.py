@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from errorwave.rules.base import Observation, Rule, RuleSettings
+from errorwave.rules.base import Observation, Rule, RuleSettings, stage
 
 
 class FPASettings(RuleSettings):
@@ -89,6 +89,20 @@ class FPA(Rule):
         events = self.plasticity_at_end("update with the errors after T steps")
         values = {**self.ctx.example.inputs, **xs, g.output: self.muhat[g.output] + self.eps_out}
         return Observation(self.phase(), values, self.muhat, errs, updates, energy, events)
+
+    def stages(self, obs: Observation) -> list[dict]:
+        g = self.graph
+        if self.t == 0:
+            first = [stage("freeze", g.hidden_and_output,
+                           "μ̂ and the Jacobians J frozen at the feed-forward pass")]
+        else:
+            first = [stage("values", g.hidden,
+                           f"x_v ← x_v − {self.settings.gamma:g}·(ε_v − Σ_c J_cvᵀ ε_c), "
+                           "with the errors of step t − 1")] if g.hidden else []
+        return first + [
+            stage("errors", g.hidden_and_output,
+                  "ε_v = x_v − μ̂_v against the frozen predictions; ε_out = −∂L/∂μ̂_out, held"),
+        ] + self.plasticity_stage(obs, "ΔW_v = η · δ_v · g(x)ᵀ with the errors after T steps")
 
     def move(self) -> None:
         # x_i -= gamma * (eps_i - sum_c J_ci^T eps_c), with the errors of the previous step.

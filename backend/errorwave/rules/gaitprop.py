@@ -19,7 +19,7 @@ import torch
 from pydantic import Field
 
 from errorwave.graph import Params
-from errorwave.rules.base import Observation, RuleSettings
+from errorwave.rules.base import Observation, RuleSettings, stage
 from errorwave.rules.common.autodiff import leaves
 from errorwave.rules.common.graphs import chain_problem, form_b_problem
 from errorwave.rules.common.layers import out_activation, slope
@@ -138,6 +138,19 @@ class GaitProp(RevealedRule):
     def reached(self) -> set[str]:
         """Targets from the top: one more layer each step."""
         return set(list(reversed(self.layers))[: self.t + 1])
+
+    def stages(self, obs: Observation) -> list[dict]:
+        top = list(reversed(self.layers))
+        stages = []
+        if self.t == 0:
+            stages = [stage("top target", [top[0]], "the top layer's target is y: e = (h − y) ⊙ f′(a)")]
+        elif self.t < len(top):
+            n, above = top[self.t], top[self.t - 1]
+            stages = [stage("target", [n, above],
+                            f"target of {n} through {above}'s exact inverse, a γ-step from h "
+                            "toward the target above, scaled by 1/γ")]
+        return stages + self.plasticity_stage(obs, "ΔW_l = −η e_l h_{l−1}ᵀ: every layer learns "
+                                                   "from its target")
 
     def observe(self) -> Observation:
         g = self.graph

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from errorwave.rules.base import Observation, Rule, RuleSettings
+from errorwave.rules.base import Observation, Rule, RuleSettings, stage
 from errorwave.rules.common.layers import presynaptic_energy
-from errorwave.rules.common.predictive import EnergyState
+from errorwave.rules.common.predictive import EnergyState, relaxation_stages
 
 
 class ILProxSettings(RuleSettings):
@@ -88,6 +88,16 @@ class ILProx(Rule):
                            readouts={"kappa": self.kappa,
                                      "presynaptic_energy": {n: e - s.eps
                                                             for n, e in energies.items()}})
+
+    def stages(self, obs: Observation) -> list[dict]:
+        g = self.graph
+        prox = [stage("proximal target", [g.output],
+                      f"x_out = μ_out + κ(y − μ_out), κ = {self.kappa:.3g}: a proximal mix, not y")]
+        return relaxation_stages(
+            g, self.t, "x_v ← x_v + γ(−ε_v + Σ_c J_cvᵀ ε_c), with the errors of step t − 1",
+            "x starts at the feed-forward values: every hidden error is 0",
+            between=prox if self.t == 0 else None) + self.plasticity_stage(
+            obs, "ΔW_v = δ_v · g(x)ᵀ / (‖g(x)‖² + 1): normalised by presynaptic activity")
 
     def move(self) -> None:
         ev = self.ev if self.ev is not None and self.ev_t == self.t else self.state.evaluate()

@@ -24,6 +24,8 @@ class NodePerturbation(PerturbationBase):
                    "with the change times its own jiggle; weights learn from that and their input. "
                    "Fewer things jiggle than in weight perturbation, so the estimate is less noisy.")
 
+    jiggled = "every unit's pre-activation"
+
     def __init__(self, ctx):
         super().__init__(ctx)
         g = self.graph

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from errorwave.rules.base import Observation, Rule, RuleSettings
-from errorwave.rules.common.predictive import EnergyState
+from errorwave.rules.common.predictive import EnergyState, relaxation_stages
 
 
 class PCSettings(RuleSettings):
@@ -48,6 +48,13 @@ class PredictiveCoding(Rule):
         events = self.plasticity_at_end("single update with the relaxed values")
         return Observation(self.phase(), st.shown_values(ev), ev.predictions, ev.errors, updates,
                            ev.energy, events, signals)
+
+    def stages(self, obs: Observation) -> list[dict]:
+        return relaxation_stages(
+            self.graph, self.t,
+            "x_v ← x_v + γ(−ε_v/s_v + Σ_c J_cvᵀ ε_c/s_c), with the errors of step t − 1",
+            "x starts at the feed-forward values: every hidden error is 0") + self.plasticity_stage(
+            obs, "ΔW_v = η · s_out · δ_v · g(x)ᵀ / s_v: one update, with the relaxed values")
 
     def move(self) -> None:
         # the parameter gradients are read at observe(); moving needs only the values'

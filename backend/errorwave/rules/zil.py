@@ -10,8 +10,8 @@ import torch
 from pydantic import Field
 
 from errorwave.graph import Params
-from errorwave.rules.base import Observation, Rule, RuleSettings
-from errorwave.rules.common.predictive import EnergyState, Evaluation
+from errorwave.rules.base import Observation, Rule, RuleSettings, stage
+from errorwave.rules.common.predictive import EnergyState, Evaluation, relaxation_stages
 
 
 class ZILSettings(RuleSettings):
@@ -88,6 +88,35 @@ class ZIL(Rule):
         events = [self.plasticity(n) for n in fired]
         return Observation(self.phase(), self.state.shown_values(ev), ev.predictions, ev.errors,
                            updates, ev.energy, events)
+
+    def stages(self, obs: Observation) -> list[dict]:
+        s = self.settings
+        applied: list[dict] = []
+        if self.t > 0:
+            fired = [n for n in self.graph.param_nodes if self.fired_before(n)]
+            if fired:
+                applied = [stage("weights applied", fired,
+                                 "the weights that fired at t − 1 take their change")]
+        start = ("x starts at the feed-forward values: every hidden error is 0"
+                 if getattr(s, "init", "feedforward") == "feedforward"
+                 else "x starts off the feed-forward values (init perturbed)")
+        move = f"x_v ← x_v + {s.gamma:g}·(−ε_v + Σ_c J_cvᵀ ε_c), "
+        clamped = self.state.clamped
+        if getattr(s, "order", "simultaneous") == "weights_first":
+            stages = applied + relaxation_stages(
+                self.graph, self.t, move + "errors recomputed with the new weights", start,
+                clamped=clamped)
+        else:  # both moves from the state before the step
+            stages = relaxation_stages(self.graph, self.t, move + "with the errors of step t − 1",
+                                       start, between=applied, clamped=clamped)
+        return stages + self.plasticity_stage(obs, self.plasticity_caption())
+
+    def fired_before(self, nid: str) -> bool:
+        """Whether the vertex's plasticity fired at step t - 1 (applied by the last move)."""
+        return self.fires_at(nid) == self.t - 1
+
+    def plasticity_caption(self) -> str:
+        return "ΔW_v = η · δ_v · g(x)ᵀ, once: the error front reaches v at t = d(v)"
 
     def move(self) -> None:
         st, gamma = self.state, self.settings.gamma

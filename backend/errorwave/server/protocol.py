@@ -262,6 +262,14 @@ class FrameEvent(_Open):
     detail: str = ""
 
 
+class Stage(_Open):
+    """One sub-step of a step, declared by the rule (slow motion, docs/slow-motion.md)."""
+
+    stage: str = Field(description="What the sub-step is, e.g. predictions, errors, vjp")
+    nodes: list[str] = Field(description="The vertices it acts on")
+    caption: str = Field(description="One line that says what happens")
+
+
 class Frame(_Open):
     type: Literal["frame"]
     revision: int
@@ -275,6 +283,8 @@ class Frame(_Open):
     events: list[FrameEvent]
     readouts: dict[str, Any] = Field(default_factory=dict)
     done: bool
+    stages: list[Stage] = Field(default_factory=list, description="The sub-steps that led from "
+                                "step t - 1 to this frame, in the order the rule performed them")
     lean: bool = Field(default=False, description="Websocket frames: `updates` only for the "
                        "watched nodes, `update_norms` for all")
     update_norms: dict[str, float | None] | None = Field(

@@ -86,6 +86,15 @@ export interface Frame {
    * node's update norm is here. */
   lean?: boolean;
   update_norms?: Record<string, number | null>;
+  /** Slow motion: the sub-steps that led from step t − 1 to this frame, declared by the rule. */
+  stages?: Stage[];
+}
+
+/** One sub-step of a step (docs/slow-motion.md). */
+export interface Stage {
+  stage: string;
+  nodes: string[];
+  caption: string;
 }
 
 /** Sent in binary mode after every snapshot and watch: the float32 columns of the binary

@@ -6,7 +6,7 @@ import torch
 from pydantic import Field
 
 from errorwave.graph import Params, Values
-from errorwave.rules.base import Observation, Rule, RuleSettings
+from errorwave.rules.base import Observation, Rule, RuleSettings, stage
 from errorwave.rules.common.graphs import linear_only_problem
 from errorwave.rules.common.layers import out_activation, preactivation, slope, to_vertex_scale
 
@@ -84,6 +84,22 @@ class PerturbationBase(Rule):
         return Observation("trial", dict(ff), {nid: ff[nid] for nid in g.hidden_and_output},
                            errors, updates, self.loss0, events,
                            readouts={"trials": self.n, "loss_change": self.last_change})
+
+    # what one trial jiggles (slow motion's caption)
+    jiggled: str = "every parameter"
+
+    def stages(self, obs: Observation) -> list[dict]:
+        g = self.graph
+        if self.t == 0:
+            stages = [stage("clean loss", g.hidden_and_output,
+                            "L at the feed-forward pass; no trial yet, so the estimate is 0")]
+        else:
+            stages = [stage("trial", g.hidden_and_output,
+                            f"trial {self.n}: {self.jiggled} jiggled by ξ ~ N(0, σ²); the loss "
+                            "changes by ΔL"),
+                      stage("estimate", g.param_nodes,
+                            "the running average of ΔL·ξ/σ² moves toward the gradient")]
+        return stages + self.plasticity_stage(obs, f"ΔW = −η × the average of {self.n} trials")
 
     def move(self) -> None:
         self.trial()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from errorwave.graph import CompiledGraph, Params, Values
+from errorwave.rules.base import stage
 
 
 @dataclass
@@ -105,3 +106,17 @@ class EnergyState:
 
 def node_updates(keys: list, drive: Params, nid: str, lr: float) -> Params:
     return {k: lr * drive[k] for k in keys if k[0] == nid}
+
+
+def relaxation_stages(graph: CompiledGraph, t: int, move: str, start: str,
+                      between: list[dict] | None = None, clamped: bool = True) -> list[dict]:
+    """Slow motion of one step of the predictive-coding family: the values move (from the
+    errors of step t - 1; at t = 0 they start), anything the rule does `between`, then the
+    predictions are recomputed from the new values and the errors follow."""
+    out = "the output's ε = −∂L/∂μ (target clamped)" if clamped else \
+        "the output is unclamped: its ε = 0"
+    stages = [stage("values", graph.hidden, move if t > 0 else start)] if graph.hidden else []
+    return stages + list(between or []) + [
+        stage("predictions", graph.hidden_and_output,
+              "μ_v = f_v(parents' values): predictions recomputed from the current values"),
+        stage("errors", graph.hidden_and_output, f"ε_v = x_v − μ_v; {out}")]

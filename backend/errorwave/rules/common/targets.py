@@ -25,7 +25,7 @@ import torch
 from pydantic import Field
 
 from errorwave.graph import Params, Values
-from errorwave.rules.base import Observation, Rule, RuleSettings
+from errorwave.rules.base import Observation, Rule, RuleSettings, stage
 from errorwave.rules.common.autodiff import leaves, vjp
 from errorwave.rules.common.graphs import chain_problem
 from errorwave.rules.common.randomness import fan_bound, generator, uniform
@@ -186,6 +186,28 @@ class TargetPropBase(Rule):
                            updates, self.loss, events, signals,
                            readouts={"reconstruction": self.reconstruction(),
                                      "eta_hat": s.eta_hat})
+
+    def stages(self, obs: Observation) -> list[dict]:
+        top = list(reversed(self.layers))
+        t, out = self.t, self.graph.output
+        if t == self.last:
+            return self.plasticity_stage(obs, "each inverse g learns to undo its layer on "
+                                              "noisy inputs") or [
+                stage("done", self.layers, "no inverse to train (too few layers)")]
+        if t == 0:
+            stages = [stage("output error", [out], "the output layer learns by its true gradient")]
+        elif t == 1 and len(top) > 1:
+            stages = [stage("first target", [top[1], out],
+                            f"ĥ_{top[1]} = h − η̂ ∂L/∂h: a small step down the gradient")]
+        elif t < len(top):
+            n, above = top[t], top[t - 1]
+            how = (f"ĥ_{n} = h + g(ĥ_{above}) − g(h_{above}): the difference correction"
+                   if self.difference else f"ĥ_{n} = g(ĥ_{above}): through the learned inverse")
+            stages = [stage("target", [n, above], how)]
+        else:
+            stages = []
+        return stages + self.plasticity_stage(obs, "every layer learns toward its target: "
+                                                   "ΔW ∝ −∂‖f(h) − ĥ‖²/∂W")
 
     def move(self) -> None:
         if self.t + 1 == self.last:

@@ -120,6 +120,22 @@ export type Prediction = (number | null)[];
 export type Value = (number | null)[];
 export type Phase = string;
 export type Revision1 = number;
+/**
+ * One line that says what happens
+ */
+export type Caption = string;
+/**
+ * The vertices it acts on
+ */
+export type Nodes4 = string[];
+/**
+ * What the sub-step is, e.g. predictions, errors, vjp
+ */
+export type Stage1 = string;
+/**
+ * The sub-steps that led from step t - 1 to this frame, in the order the rule performed them
+ */
+export type Stages = Stage[];
 export type T2 = number;
 export type Type16 = "frame";
 /**
@@ -145,7 +161,7 @@ export type Example2 = number;
 export type Revision2 = number;
 export type Type17 = "schema";
 export type Example3 = number;
-export type Nodes4 = string[];
+export type Nodes5 = string[];
 export type Revision3 = number;
 export type Type18 = "updates";
 /**
@@ -429,6 +445,7 @@ export interface Frame {
   phase: Phase;
   readouts?: Readouts;
   revision: Revision1;
+  stages?: Stages;
   t: T2;
   type: Type16;
   update_norms?: UpdateNorms;
@@ -489,6 +506,18 @@ export interface NodeState {
 export interface Readouts {
   [k: string]: unknown | undefined;
 }
+/**
+ * One sub-step of a step, declared by the rule (slow motion, docs/slow-motion.md).
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "Stage".
+ */
+export interface Stage {
+  caption: Caption;
+  nodes: Nodes4;
+  stage: Stage1;
+  [k: string]: unknown | undefined;
+}
 export interface Updates {
   [k: string]: NodeParams | undefined;
 }
@@ -528,7 +557,7 @@ export interface Column {
  */
 export interface Updates1 {
   example: Example3;
-  nodes: Nodes4;
+  nodes: Nodes5;
   revision: Revision3;
   steps: Steps;
   type: Type18;
