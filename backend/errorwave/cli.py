@@ -1,4 +1,4 @@
-"""Command line: `errorwave run|validate|serve|schema|reproduce|sweep`."""
+"""Command line: `errorwave run|export|validate|serve|schema|reproduce|sweep`."""
 
 from __future__ import annotations
 
@@ -92,6 +92,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from errorwave.export import export
+
+    if not (args.csv or args.html):
+        return _fail("export writes --csv FILE and/or --html FILE: name at least one")
+    engine = _load(args)
+    if isinstance(engine, int):
+        return engine
+    try:
+        written = export(engine, args.csv and Path(args.csv), args.html and Path(args.html))
+    except (OSError, ImportError) as err:
+        return _fail(str(err))
+    print("wrote " + " and ".join(map(str, written)))
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     engine = _load(args)
     if isinstance(engine, int):
@@ -157,6 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--jsonl", action="store_true", help="print the snapshot, then one frame per line")
     run.add_argument("--examples", type=int, default=1, help="learn on this many examples in turn")
     run.set_defaults(func=cmd_run)
+    exp = sub.add_parser("export", help="write the run `run --jsonl` prints as CSV and/or an HTML "
+                         "report of its charts")
+    exp.add_argument("config")
+    exp.add_argument("--csv", metavar="FILE", help="example,t,node,unit,value,prediction,error")
+    exp.add_argument("--html", metavar="FILE", help="self-contained plotly report (needs pandas)")
+    exp.add_argument("--rule")
+    exp.add_argument("--steps", type=int)
+    exp.add_argument("--set", action="append", metavar="PATH=VALUE")
+    exp.set_defaults(func=cmd_export)
     val = sub.add_parser("validate", help="check a configuration")
     val.add_argument("config")
     val.add_argument("--rule")

@@ -25,7 +25,7 @@ from errorwave.server.limits import Settings
 from errorwave.server.links import RateLimiter
 from errorwave.server.pool import ComputePool
 from errorwave.server.replies import Problem
-from errorwave.server.routes import links, pages, rest, ws
+from errorwave.server.routes import links, pages, report, rest, ws
 from errorwave.server.routes.deps import Services
 from errorwave.server.security import Guard
 from errorwave.server.side import TransportHook
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             response.headers["Retry-After"] = "1" if err.status == 503 else "60"
         return response
 
-    for router in (rest.router, links.router, pages.router, ws.router):
+    for router in (rest.router, links.router, report.router, pages.router, ws.router):
         app.include_router(router)
     app.mount("/", pages.Frontend(settings.frontend_dir), name="frontend")
     app.add_middleware(Guard, settings=settings)
