@@ -144,20 +144,18 @@ class Engine:
         self._build()
         return self.snapshot()
 
+    def restart_example(self) -> dict[str, Any]:
+        """The current example again from t = 0, learned parameters kept (a new revision)."""
+        self.revision += 1
+        self._start_example()
+        return self.snapshot()
+
     def set(self, path: str, value: Any) -> dict[str, Any]:
         """Change one field of the configuration (e.g. "rule.gamma"). A rule setting keeps
         the learned parameters and restarts the current example; anything else rebuilds.
         Raises ConfigInvalid, leaving the engine unchanged, if the result is invalid."""
-        raw = self.config.model_dump(mode="json", exclude_none=True)
+        raw = with_field(self.config.model_dump(mode="json", exclude_none=True), path, value)
         parts = path.split(".")
-        target: Any = raw
-        for p in parts[:-1]:
-            target = target.get(p) if isinstance(target, dict) else None
-        if not isinstance(target, dict) or not all(parts):
-            raise ConfigInvalid([Issue(path, f"no field '{path}' in the configuration (set takes a "
-                                       "dotted path through objects, e.g. rule.gamma)", None, parts[-1],
-                                       "schema")])
-        target[parts[-1]] = value
         config, structure = parse_config(raw, self.limits)
         self.revision += 1
         if parts[0] == "rule" and parts[-1] != "name":
@@ -235,6 +233,21 @@ class Engine:
 
     def divergence(self) -> dict[str, Any]:
         return self.frame["divergence"]
+
+
+def with_field(raw: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """`raw` (changed in place) with the dotted `path` set to `value`; ConfigInvalid when
+    the path does not run through objects."""
+    parts = path.split(".")
+    target: Any = raw
+    for p in parts[:-1]:
+        target = target.get(p) if isinstance(target, dict) else None
+    if not isinstance(target, dict) or not all(parts):
+        raise ConfigInvalid([Issue(path, f"no field '{path}' in the configuration (set takes a "
+                                   "dotted path through objects, e.g. rule.gamma)", None, parts[-1],
+                                   "schema")])
+    target[parts[-1]] = value
+    return raw
 
 
 def to_json(message: dict[str, Any]) -> str:

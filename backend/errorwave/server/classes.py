@@ -31,6 +31,7 @@ from errorwave.server import protocol as p
 from errorwave.server import rpc
 from errorwave.server.limits import Settings
 from errorwave.server.links import RateLimiter
+from errorwave.server.runner import LATEST
 
 if TYPE_CHECKING:
     from errorwave.server.session import Session
@@ -273,7 +274,7 @@ class Classes:
                         side.put(kind, payloads)
                 runner.join(side)
         else:
-            for kind in ("snapshot", "schema", "frame"):
+            for kind in LATEST:  # both sides in compare mode
                 if kind in latest and (kind != "schema" or enc == "binary"):
                     side.put(kind, latest[kind])
             runner.join(side)

@@ -26,12 +26,13 @@ from errorwave import presets
 from errorwave.config import Limits
 from errorwave.engine import Engine
 from errorwave.server import binary as binfmt
-from errorwave.server import rpc
+from errorwave.server import pair, rpc
 from errorwave.server.frameview import FrameView
-from errorwave.validation import ConfigInvalid
+from errorwave.validation import ConfigInvalid, parse_config
 
 log = logging.getLogger("errorwave.compute")
 MAX_TRAINING_ROWS = 1000
+REPLAY_CPU_S = 5.0  # turning compare on replays side b's examples: at most this much CPU
 
 
 def dumps(message: Any) -> str:
@@ -51,10 +52,14 @@ def classify(err: ConfigInvalid) -> str:
 
 class Slot:
     """One session's engine, what its clients watch, and the frames of its current example
-    as they were sent (for seek back), within `history_bytes`."""
+    as they were sent (for seek back), within `history_bytes`. In compare mode the slot is
+    side a and holds side b's slot (`b`): one clock, `t` the later of the two."""
 
-    def __init__(self, engine: Engine, history_bytes: int):
+    def __init__(self, engine: Engine, history_bytes: int, side: str = "a"):
         self.engine = engine
+        self.side = side
+        self.b: Slot | None = None
+        self.versus: pair.Versus | None = None
         self.view = FrameView(engine)
         self.watched: tuple[str, ...] = ()
         self.history: OrderedDict[int, rpc.Payloads] = OrderedDict()
@@ -91,10 +96,49 @@ class Slot:
         self.kept = 0
         self.view.new_example()
 
+    # ----- the pair's clock (one side: the engine's own) -----------------------------------
+    @property
+    def sides(self) -> list[Slot]:
+        return [self] if self.b is None else [self, self.b]
+
+    @property
+    def t(self) -> int:
+        return max(s.engine.t for s in self.sides)
+
+    @property
+    def steps(self) -> int:
+        return max(s.engine.steps for s in self.sides)
+
+    @property
+    def halted(self) -> dict[str, Any] | None:
+        for s in self.sides:
+            if s.engine.halted is not None:
+                return s.engine.halted if self.b is None else {**s.engine.halted, "side": s.side}
+        return None
+
+    @property
+    def done(self) -> bool:
+        """A halt on either side stops the clock; else it runs until both sides are done."""
+        return self.halted is not None or all(s.engine.done for s in self.sides)
+
+    def advance(self) -> bool:
+        """One tick: every side whose example goes on steps (False when none could)."""
+        moved = False
+        for s in self.sides:
+            if not s.engine.done and s.engine.step() is not None:
+                s.view.record()
+                moved = True
+        return moved
+
+    def sync_revisions(self) -> None:
+        rev = max(s.engine.revision for s in self.sides)
+        for s in self.sides:
+            s.engine.revision = rev
+
     def state(self) -> rpc.State:
         e = self.engine
-        return rpc.State(revision=e.revision, example=e.examples_seen, t=e.t, steps=e.steps,
-                         done=e.done, halted=e.halted)
+        return rpc.State(revision=e.revision, example=e.examples_seen, t=self.t, steps=self.steps,
+                         done=self.done, halted=self.halted)
 
 
 class Core:
@@ -108,12 +152,12 @@ class Core:
         self.handlers: dict[str, Callable[[Slot, Any], rpc.Reply]] = {
             "current": self.current, "step": self.step, "frame_at": self.frame_at,
             "set": self.set_field, "reset": self.reset, "next_example": self.next_example,
-            "watch": self.watch,
+            "watch": self.watch, "compare": self.compare,
         }
 
     # ----- dispatch ------------------------------------------------------------------------
     def handle(self, req: rpc.Ping | rpc.Close | rpc.Open | rpc.Current | rpc.Step | rpc.FrameAt
-               | rpc.SetField | rpc.Reset | rpc.NextExample | rpc.Watch) -> rpc.Reply:
+               | rpc.SetField | rpc.Reset | rpc.NextExample | rpc.Watch | rpc.Compare) -> rpc.Reply:
         cpu = time.thread_time()
         try:
             res = self._handle(req)
@@ -146,10 +190,32 @@ class Core:
         return out
 
     def _frame_out(self, slot: Slot, encodings: tuple[str, ...], out: rpc.Out) -> None:
-        frame = slot.view.lean(slot.watched)
-        payloads = self._encode(slot, frame, encodings)
-        slot.remember(frame["t"], payloads, slot.watched, slot.view.layout)
-        out.append(("frame", payloads))
+        if slot.b is None:
+            frame = slot.view.lean(slot.watched)
+            payloads = self._encode(slot, frame, encodings)
+            slot.remember(frame["t"], payloads, slot.watched, slot.view.layout)
+            out.append(("frame", payloads))
+            return
+        # compare mode: both sides at the clock's t; a side whose example ended holds its
+        # last numbers (`held`, no events); side b carries its divergence from side a
+        t, done = slot.t, slot.done
+        for s in slot.sides:
+            frame = {**s.view.lean(s.watched), "side": s.side, "t": t, "done": done}
+            if s.engine.t < t:
+                frame.update(held=True, events=[])
+            if s is slot.b and slot.versus is not None:
+                frame["vs_a"] = slot.versus(slot.engine, s.engine)
+            payloads = self._encode(s, frame, encodings)
+            s.remember(t, payloads, s.watched, s.view.layout)
+            out.append(("frame" if s is slot else "frame:b", payloads))
+
+    def _snapshots(self, slot: Slot) -> rpc.Out:
+        """The snapshot (compare mode: one per side, tagged, with the clock's steps)."""
+        if slot.b is None:
+            return [("snapshot", {"json": dumps(slot.engine.snapshot())})]
+        return [("snapshot" if s is slot else "snapshot:b",
+                 {"json": dumps({**s.engine.snapshot(), "side": s.side, "steps": slot.steps})})
+                for s in slot.sides]
 
     def _schema(self, slot: Slot) -> rpc.Payloads:
         e = slot.engine
@@ -157,15 +223,16 @@ class Core:
 
     def _example_out(self, slot: Slot, encodings: tuple[str, ...]) -> rpc.Out:
         """Snapshot, schema (binary mode) and frame t=0 of the current example."""
-        e = slot.engine
-        if len(e.history) > MAX_TRAINING_ROWS:
-            del e.history[:-MAX_TRAINING_ROWS]
-        slot.forget()
-        slot.view.set_layout(slot.watched)
-        out: rpc.Out = [("snapshot", {"json": dumps(e.snapshot())})]
-        if "binary" in encodings:
+        for s in slot.sides:
+            if len(s.engine.history) > MAX_TRAINING_ROWS:
+                del s.engine.history[:-MAX_TRAINING_ROWS]
+            s.forget()
+            s.view.set_layout(s.watched)
+        out = self._snapshots(slot)
+        if "binary" in encodings:  # one schema: both sides have the same graph and watch
             out.append(("schema", self._schema(slot)))
-        slot.view.record()
+        for s in slot.sides:
+            s.view.record()
         self._frame_out(slot, encodings, out)
         return out
 
@@ -179,33 +246,55 @@ class Core:
             config = presets.get_preset(req.preset)
             if config is None:
                 return rpc.fail("unknown_preset", f"no preset {req.preset[:64]!r}; see GET /api/presets")
-        engine = Engine(config, limits=self.limits, revision=req.revision, detail="lean")
-        slot = Slot(engine, self.history_bytes)
-        old = self.slots.get(req.sid)
-        if old is not None:  # a new configuration keeps what the client watches, where it exists
-            slot.watch(old.watched)
-        self.slots[req.sid] = slot  # replaces the previous engine only once the new one is valid
+        slot = self._replace(req.sid, self._build(config, req.revision))
         return self._ok(slot, self._example_out(slot, req.encodings))
 
+    def _build(self, config: Any, revision: int) -> Slot:
+        """One engine, or (the configuration has `compare`) the pair, under limits that
+        count both sides. Raises ConfigInvalid."""
+        if not pair.has_compare(config):
+            return Slot(Engine(config, limits=self.limits, revision=revision, detail="lean"),
+                        self.history_bytes)
+        limits = pair.shared_limits(self.limits)
+        try:
+            a = Engine(config, limits=limits, revision=revision, detail="lean")
+        except ConfigInvalid as err:
+            raise pair.as_pair(err) from None
+        try:
+            b = Engine(pair.side_b_config(config), limits=limits, revision=revision, detail="lean")
+        except ConfigInvalid as err:
+            raise pair.as_side_b(pair.as_pair(err)) from None
+        slot = Slot(a, self.history_bytes // 2)
+        slot.b = Slot(b, self.history_bytes // 2, side="b")
+        slot.versus = pair.Versus(a)
+        return slot
+
+    def _replace(self, sid: str, slot: Slot) -> Slot:
+        """The session's new slot; a new configuration keeps what the client watches, where
+        it exists. Only called once the new one is valid."""
+        old = self.slots.get(sid)
+        if old is not None:
+            for s in slot.sides:
+                s.watch(old.watched)
+        self.slots[sid] = slot
+        return slot
+
     def current(self, slot: Slot, req: rpc.Current) -> rpc.Reply:
-        e = slot.engine
-        out: rpc.Out = [("snapshot", {"json": dumps(e.snapshot())})]
+        out = self._snapshots(slot)
         if "binary" in req.encodings:
             out.append(("schema", self._schema(slot)))
         self._frame_out(slot, req.encodings, out)
         return self._ok(slot, out)
 
     def step(self, slot: Slot, req: rpc.Step) -> rpc.Reply:
-        e = slot.engine
         out: rpc.Out = []
         budget = self.chunk_budget if req.budget_s is None else req.budget_s
         started = time.thread_time()
         stepped, slow = 0, None
-        while stepped < req.n and not e.done:
-            cpu = time.thread_time()
-            if e.step() is None:
+        while stepped < req.n and not slot.done:
+            cpu = time.thread_time()  # both sides' steps count against the cap
+            if not slot.advance():
                 break
-            slot.view.record()
             stepped += 1
             self._frame_out(slot, req.encodings, out)
             spent = time.thread_time() - cpu  # the encoding counts too
@@ -218,71 +307,148 @@ class Core:
 
     def frame_at(self, slot: Slot, req: rpc.FrameAt) -> rpc.Reply:
         t = req.t
-        kept = slot.history.get(t)
-        if kept is None:
-            if t > slot.engine.t:
-                return rpc.fail("bad_message", f"step {t} is not computed yet (now at {slot.engine.t})")
+        if any(s.history.get(t) is None for s in slot.sides):
+            if t > slot.t:
+                return rpc.fail("bad_message", f"step {t} is not computed yet (now at {slot.t})")
             return rpc.fail("limit", f"step {t} is no longer kept on the server (history cap); "
                             "the client keeps its own history")
-        if slot.sent_with.get(t) != slot.watched or any(enc not in kept for enc in req.encodings):
+        return self._ok(slot, [("frame" if s is slot else "frame:b", self._kept(s, t, req.encodings))
+                               for s in slot.sides])
+
+    def _kept(self, slot: Slot, t: int, encodings: tuple[str, ...]) -> rpc.Payloads:
+        """The frame of step t as it was sent, in these encodings with the watched updates."""
+        kept = slot.history[t]
+        if slot.sent_with.get(t) != slot.watched or any(enc not in kept for enc in encodings):
             # sent before a watch or in another encoding: re-encode what was sent, with the
             # watched nodes' updates from the kept update tensors
             sent = kept["json"] if "json" in kept else kept["binary"]
             frame = json.loads(sent) if isinstance(sent, str) else binfmt.decode(
                 sent, binfmt.schema_message(slot.layouts[t], 0, 0))
-            flat = slot.view.kept.get(t)
+            flat = slot.view.kept.get(slot.engine.t if frame.get("held") else t)
             frame["updates"] = {} if flat is None else slot.view.nested(flat, slot.watched)
-            kept = self._encode(slot, frame, req.encodings)
+            kept = self._encode(slot, frame, encodings)
             slot.remember(t, kept, slot.watched, slot.view.layout)
-        return self._ok(slot, [("frame", {enc: kept[enc] for enc in req.encodings})])
+        return {enc: kept[enc] for enc in encodings}
 
     def set_field(self, slot: Slot, req: rpc.SetField) -> rpc.Reply:
         try:
-            slot.engine.set(req.path, req.value)
+            if slot.b is None and req.path.split(".")[0] != "compare":
+                slot.engine.set(req.path, req.value)
+            else:
+                slot = self._set_pair(slot, req)
         except (TypeError, KeyError, IndexError):  # the path runs through a list or a scalar
             issue = {"path": req.path, "node": None, "field": req.path.rsplit(".", 1)[-1],
                      "message": f"no field '{req.path}' in the configuration"}
             return rpc.fail("invalid_config", str(issue["message"]), [issue])
-        slot.view = FrameView(slot.engine)  # a rebuild may change the graph
-        slot.watch(slot.watched)
+        for s in slot.sides:
+            s.view = FrameView(s.engine)  # a rebuild may change the graph
+            s.watch(s.watched)
         return self._ok(slot, self._example_out(slot, req.encodings))
 
+    def _set_pair(self, slot: Slot, req: rpc.SetField) -> Slot:
+        """A setting in compare mode (or `compare` itself): validated for both sides before
+        either changes. A side's rule setting keeps the learned parameters and restarts the
+        example on both sides (one clock); anything else rebuilds from the configuration."""
+        a = slot.engine
+        raw = a.config.model_dump(mode="json", exclude_none=True)
+        kind = pair.set_kind(req.path) if slot.b is not None else "rebuild"
+        if kind == "rebuild":
+            return self._replace(req.sid, self._build(pair.patched(raw, req.path, req.value),
+                                                      a.revision + 1))
+        assert slot.b is not None
+        b = slot.b.engine
+        if kind == "rule_a":
+            a.set(req.path, req.value)  # raises before anything changed
+            b.restart_example()
+        else:
+            try:
+                config, _ = parse_config(pair.patched(raw, req.path, req.value),
+                                         pair.shared_limits(self.limits))
+            except ConfigInvalid as err:
+                raise pair.as_pair(err) from None
+            try:
+                b.set("rule." + req.path.split(".")[-1], req.value)
+            except ConfigInvalid as err:
+                raise pair.as_side_b(err) from None
+            a.config = config  # the engine ignores `compare`; its snapshot shows it
+            a.restart_example()
+        slot.sync_revisions()
+        return slot
+
     def reset(self, slot: Slot, req: rpc.Reset) -> rpc.Reply:
-        slot.engine.reset()
-        slot.view = FrameView(slot.engine)
+        for s in slot.sides:
+            s.engine.reset()
+            s.view = FrameView(s.engine)
+        slot.sync_revisions()
         return self._ok(slot, self._example_out(slot, req.encodings))
+
+    def compare(self, slot: Slot, req: rpc.Compare) -> rpc.Reply:
+        """Compare mode on (`rule`) or off (None): the session rebuilt from its configuration
+        at the same example (side by side from the initial weights, the examples so far
+        replayed); the runner then steps both back to the same t."""
+        a = slot.engine
+        raw = a.config.model_dump(mode="json", exclude_none=True)
+        raw.pop("compare", None)
+        if req.rule is not None:
+            raw["compare"] = {"rule": req.rule}
+        new = self._build(raw, a.revision + 1)
+        started = time.thread_time()
+        for _ in range(a.examples_seen):
+            if not self._finish(new, started + REPLAY_CPU_S):
+                return rpc.fail("limit", f"replaying {a.examples_seen} examples for compare mode "
+                                f"took over {REPLAY_CPU_S:g} s of CPU; reset first")
+            if any(s.engine.next_example() is None for s in new.sides):
+                return self._diverged(new)
+        slot = self._replace(req.sid, new)
+        return self._ok(slot, self._example_out(slot, req.encodings))
+
+    @staticmethod
+    def _finish(slot: Slot, deadline: float) -> bool:
+        while not slot.done:
+            slot.advance()
+            if time.thread_time() > deadline:
+                return False
+        return True
+
+    @staticmethod
+    def _diverged(slot: Slot) -> rpc.Reply:
+        h = slot.halted or {}
+        what = "diverged" if h.get("kind", "diverged") == "diverged" else "became unstable"
+        side = f" (side {h['side']})" if "side" in h else ""
+        return rpc.fail("diverged", f"the example {what} at node {h.get('node')!r}{side} (step "
+                        f"{h.get('t')}); reset, set or load to go on")
 
     def next_example(self, slot: Slot, req: rpc.NextExample) -> rpc.Reply:
         """Finish the example in chunks of at most `budget_s` CPU (no frames: the client asked
         to move on), then learn and start the next one."""
-        e = slot.engine
         budget = self.chunk_budget if req.budget_s is None else req.budget_s
         started = time.thread_time()
-        while not e.done:
+        while not slot.done:
             cpu = time.thread_time()
-            e.step()
+            slot.advance()
             spent = time.thread_time() - cpu
             if spent > self.step_cpu_limit:
                 return self._ok(slot, [], slow=spent, finished=False)
-            if not e.done and time.thread_time() - started > budget:
+            if not slot.done and time.thread_time() - started > budget:
                 return self._ok(slot, [], finished=False)
-        if e.next_example() is None:
-            h = e.halted or {}
-            what = "diverged" if h.get("kind", "diverged") == "diverged" else "became unstable"
-            return rpc.fail("diverged", f"the example {what} at node {h.get('node')!r} (step "
-                            f"{h.get('t')}); reset, set or load to go on")
-        row = e.history[-1] if e.history else None
-        return self._ok(slot, self._example_out(slot, req.encodings), row=row)
+        if slot.halted is not None or any(s.engine.next_example() is None for s in slot.sides):
+            return self._diverged(slot)
+        rows = [s.engine.history[-1] if s.engine.history else None for s in slot.sides]
+        return self._ok(slot, self._example_out(slot, req.encodings), row=rows[0],
+                        row_b=rows[1] if len(rows) > 1 else None)
 
     def watch(self, slot: Slot, req: rpc.Watch) -> rpc.Reply:
         """Watch these nodes: their full updates for every kept step of this example (one
         `updates` message), then (binary) the new schema and the latest frame with them."""
-        slot.watch(req.nodes)
-        e = slot.engine
-        out: rpc.Out = [("updates", {"json": dumps({
-            "type": "updates", "revision": e.revision, "example": e.examples_seen,
-            "nodes": list(slot.watched), "steps": slot.view.past_updates(slot.watched)})})]
-        slot.view.set_layout(slot.watched)
+        out: rpc.Out = []
+        for s in slot.sides:
+            s.watch(req.nodes)
+            e = s.engine
+            tag = {} if slot.b is None else {"side": s.side}
+            out.append(("updates" if s is slot else "updates:b", {"json": dumps({
+                "type": "updates", "revision": e.revision, "example": e.examples_seen, **tag,
+                "nodes": list(s.watched), "steps": s.view.past_updates(s.watched)})}))
+            s.view.set_layout(s.watched)
         if "binary" in req.encodings:
             out.append(("schema", self._schema(slot)))
         return self._ok(slot, out)

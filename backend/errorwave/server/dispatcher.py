@@ -37,6 +37,7 @@ class Dispatcher:
             p.Reset: lambda m: r.rebuild(r.req(rpc.Reset)),
             p.NextExample: lambda m: r.next_example(),
             p.Watch: lambda m: r.watch(m.nodes),
+            p.CompareMode: lambda m: r.compare(None if m.rule is None else m.rule.model_dump()),
         }
 
     async def __call__(self, message: BaseModel) -> None:

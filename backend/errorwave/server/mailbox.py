@@ -8,6 +8,9 @@ Rules, so a client that reads slowly (or not at all) never grows the server's me
   `max_bytes` waiting in all, new ones are dropped and counted;
 - frames kept behind events are dropped, oldest first, while the outbox is over
   `max_bytes` (the newest frame always stays).
+Compare mode (pair.py) tags side b's kinds `frame:b`, `snapshot:b`: a frame replaces the
+waiting frame of its own side among the frames at the end of the queue, and side b's
+snapshot drops only side b's waiting messages (side a's snapshot comes first and drops all).
 """
 
 from __future__ import annotations
@@ -25,6 +28,16 @@ class Item:
 
 
 SUPERSEDED = ("frame", "snapshot", "schema")
+
+
+def base(kind: str) -> str:
+    """`frame` for `frame` and `frame:b`."""
+    return kind.partition(":")[0]
+
+
+def _stale(item: Item, kind: str) -> bool:
+    """Superseded by a new snapshot of this kind (side a's: every side's; side b's: its own)."""
+    return base(item.kind) in SUPERSEDED and (kind == "snapshot" or item.kind.endswith(":b"))
 
 
 class Mailbox:
@@ -46,26 +59,29 @@ class Mailbox:
 
     def put(self, kind: str, payload: str | bytes) -> None:
         items = self.items
-        if kind == "frame":
-            if items and items[-1].kind == "frame":
-                self.bytes += len(payload) - len(items[-1].payload)
-                items[-1] = Item(kind, payload)
-                self.dropped += 1
-                self._trim()
-                return
-        elif kind == "snapshot":
-            kept = [i for i in items if i.kind not in SUPERSEDED]
+        if base(kind) == "frame":
+            for i in range(len(items) - 1, -1, -1):  # the frames at the end of the queue
+                if base(items[i].kind) != "frame":
+                    break
+                if items[i].kind == kind:
+                    self.bytes += len(payload) - len(items[i].payload)
+                    items[i] = Item(kind, payload)
+                    self.dropped += 1
+                    self._trim()
+                    return
+        elif base(kind) == "snapshot":
+            kept = [i for i in items if not _stale(i, kind)]
             self.dropped += len(items) - len(kept)
             items.clear()
             items.extend(kept)
             self.bytes = sum(len(i.payload) for i in kept)
-        elif kind != "schema" and (len(items) >= self.max_pending
+        elif base(kind) != "schema" and (len(items) >= self.max_pending
                                    or self.bytes + len(payload) > self.max_bytes):
             self.dropped += 1
             return
         items.append(Item(kind, payload))
         self.bytes += len(payload)
-        if kind == "frame":
+        if base(kind) == "frame":
             self._trim()
         self._ready.set()
 
@@ -73,8 +89,9 @@ class Mailbox:
         """Over the byte cap: drop waiting frames, oldest first, but never the newest."""
         if self.bytes <= self.max_bytes:
             return
-        frames = [i for i in self.items if i.kind == "frame"][:-1]
-        for old in frames:
+        frames = [i for i in self.items if base(i.kind) == "frame"]
+        newest = {i.kind: i for i in frames}  # per side
+        for old in [i for i in frames if newest[i.kind] is not i]:
             if self.bytes <= self.max_bytes:
                 break
             self.items.remove(old)
@@ -88,7 +105,9 @@ class Mailbox:
     def putback(self, item: Item) -> None:
         """An item whose send timed out (nothing was written): first in line again, unless a
         newer frame or snapshot already supersedes it."""
-        if item.kind == "frame" and any(i.kind in SUPERSEDED for i in self.items):
+        if base(item.kind) == "frame" and any(
+                base(i.kind) in SUPERSEDED and (i.kind == item.kind or i.kind == "snapshot"
+                                                or base(i.kind) == "schema") for i in self.items):
             self.dropped += 1
             return
         self.items.appendleft(item)
@@ -96,7 +115,7 @@ class Mailbox:
         self._ready.set()
 
     def frame_waiting(self) -> bool:
-        return bool(self.items) and self.items[-1].kind == "frame"
+        return bool(self.items) and base(self.items[-1].kind) == "frame"
 
     async def wait_taken(self, timeout: float) -> None:
         """Until the sender takes an item (or `timeout` seconds)."""

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from errorwave.config import RuleSpec
 from errorwave.server.quoting import clip, short
 
 PROTO: Literal[1] = 1
@@ -126,9 +127,18 @@ class View(_Strict):
     view: dict[str, JsonValue]
 
 
+class CompareMode(_Strict):
+    """Compare mode on (`rule`: the second rule, or the same rule with other settings) or
+    off (null), without reloading: both sides rebuilt at the same example, then stepped to
+    the same t. Side b's settings change with `set {path: "compare.rule.<field>"}`."""
+
+    type: Literal["compare"]
+    rule: RuleSpec | None
+
+
 ClientMessage = Annotated[
     Hello | Load | Step | RunExample | Play | Pause | Seek | Set | Reset | NextExample | Watch
-    | Share | Follow | View,
+    | Share | Follow | View | CompareMode,
     Field(discriminator="type"),
 ]
 _client = TypeAdapter(ClientMessage)
@@ -175,7 +185,7 @@ def parse_client(text: str | bytes) -> BaseModel:
             loc = short(".".join(str(p) for p in e["loc"][1:]))[1:-1]
             parts.append(f"{loc}: {e['msg']}" if loc else e["msg"])
         raise BadMessage("bad_message", clip("; ".join(parts))) from None
-    if isinstance(msg, Load | Set | View) and not _finite(msg.model_dump()):
+    if isinstance(msg, Load | Set | View | CompareMode) and not _finite(msg.model_dump()):
         raise BadMessage("bad_message", "numbers must be finite and nesting shallow")
     return msg
 
@@ -214,6 +224,7 @@ class SnapshotGraph(_Open):
     depth: int
 
 
+Side = Literal["a", "b"]
 Vec = list[float | None]
 Mat = list[list[float | None]]
 
@@ -234,6 +245,9 @@ class Snapshot(_Open):
     feedforward: dict[str, Vec]
     backprop: dict[str, Any] = Field(description="{loss, adjoint, updates}")
     sign_convention: str
+    side: Side | None = Field(default=None, description="Compare mode: which side (absent alone)")
+    steps: int | None = Field(default=None, description="Compare mode: the clock's steps (the "
+                              "longer of the two sides' examples)")
 
 
 class NodeState(_Open):
@@ -271,6 +285,9 @@ class Stage(_Open):
 
 
 class Frame(_Open):
+    """In compare mode each step sends side a's frame, then side b's; both carry the
+    clock's `t`."""
+
     type: Literal["frame"]
     revision: int
     example: int
@@ -289,6 +306,11 @@ class Frame(_Open):
                        "watched nodes, `update_norms` for all")
     update_norms: dict[str, float | None] | None = Field(
         default=None, description="Per parameter node: the norm of its cumulative update")
+    side: Side | None = Field(default=None, description="Compare mode: which side")
+    held: bool = Field(default=False, description="Compare mode: this side's example ended "
+                       "before the clock's t; its last numbers, held (no events)")
+    vs_a: Divergence | None = Field(default=None, description="Compare mode, side b: its "
+                                    "divergence from side a (side a's numbers the reference)")
 
 
 class Updates(_Open):
@@ -296,6 +318,7 @@ class Updates(_Open):
     example still kept on the server (keys of `steps` are the steps t, as strings)."""
 
     type: Literal["updates"]
+    side: Side | None = None
     revision: int
     example: int
     nodes: list[str]
@@ -326,6 +349,7 @@ class Event(_Open):
     kind: str = Field(description="playing | paused | example_done | learned | starting | "
                       "shared {code, url, title} | followers {code, count} | following "
                       "{code, url, title} | view {view} | class_ended {code, title, message}")
+    side: Side | None = Field(default=None, description="Compare mode: `learned` of side b")
 
 
 class Issue(_Open):
@@ -346,7 +370,7 @@ ServerMessage = Annotated[Welcome | Snapshot | Frame | Schema | Updates | Event 
                           Field(discriminator="type")]
 
 _TYPES = ("hello", "load", "step", "run_example", "play", "pause", "seek", "set", "reset",
-          "next_example", "watch", "share", "follow", "view")
+          "next_example", "watch", "share", "follow", "view", "compare")
 
 
 class Protocol(BaseModel):

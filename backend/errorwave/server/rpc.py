@@ -86,8 +86,15 @@ class Watch(_Req):
     nodes: tuple[str, ...] = ()
 
 
+class Compare(_Req):
+    """Compare mode on (a second rule) or off (None): rebuilt at the same example (pair.py)."""
+
+    op: Literal["compare"] = "compare"
+    rule: dict[str, JsonValue] | None = None
+
+
 Request = Annotated[Ping | Close | Open | Current | Step | FrameAt | SetField | Reset | NextExample
-                    | Watch, Field(discriminator="op")]
+                    | Watch | Compare, Field(discriminator="op")]
 
 
 class State(BaseModel):
@@ -115,6 +122,7 @@ class Reply(BaseModel):
     slow: float | None = None
     finished: bool = True
     row: dict[str, Any] | None = None
+    row_b: dict[str, Any] | None = None  # next_example in compare mode: side b's row
     cpu_s: float = 0.0  # CPU this request used in the worker (for fair scheduling)
 
 

@@ -21,6 +21,8 @@ from errorwave.server.pool import ComputePool, WorkerLost
 from errorwave.server.side import SocketSide
 
 log = logging.getLogger("errorwave.runner")
+# what a new follower gets first (classes.py), in this order
+LATEST = ("snapshot", "snapshot:b", "schema", "frame", "frame:b")
 
 
 @dataclass
@@ -66,11 +68,13 @@ class Runner:
         return tuple(sorted({s.encoding for s in self.sides}))
 
     def publish(self, kind: str, payloads: rpc.Payloads) -> None:
-        if kind in ("snapshot", "schema", "frame"):
+        """`kind` is the message's, `:b` added for side b in compare mode (pair.py)."""
+        if kind in LATEST:
             if kind == "snapshot":
                 self.latest.clear()
-            elif kind == "schema":  # a new binary layout: the last frame is in the old one
+            elif kind == "schema":  # a new binary layout: the last frames are in the old one
                 self.latest.pop("frame", None)
+                self.latest.pop("frame:b", None)
             self.latest[kind] = payloads
         for side in self.sides:
             side.put(kind, payloads)
@@ -111,7 +115,7 @@ class Runner:
         if self.halted():
             h = (self.state or {})["halted"]
             what = "diverged" if h.get("kind", "diverged") == "diverged" else "became unstable"
-            self.error("diverged", f"the example {what} at node {h['node']!r} (step "
+            self.error("diverged", f"the example {what} at node {h['node']!r}{_side(h)} (step "
                        f"{h['t']}); reset, set or load to go on")
             return False
         return True
@@ -126,7 +130,7 @@ class Runner:
             h = (self.state or {})["halted"]
             what = (f"non-finite {h['field']}" if self.halt_reason() == "diverged"
                     else f"{h['field']} far beyond the example's scale (unstable)")
-            self.error("diverged", f"{what} at node {h['node']!r} (step "
+            self.error("diverged", f"{what} at node {h['node']!r}{_side(h)} (step "
                        f"{h['t']}): the session is paused; reset, set or load to go on")
 
     # ----- worker calls -------------------------------------------------------------------
@@ -156,6 +160,8 @@ class Runner:
             self.revision = max(self.revision, res.state.revision)
         if res.row is not None:
             self.event("learned", row=res.row)
+        if res.row_b is not None:
+            self.event("learned", row=res.row_b, side="b")
         box = self.owner.mailbox
         for kind, payloads in res.out:
             if pace and kind == "frame":
@@ -185,6 +191,18 @@ class Runner:
             self.after_frames()
             if plan is not None and not self.halted():
                 self.start(plan)
+
+    async def compare(self, rule: dict[str, Any] | None) -> None:
+        """Compare mode on or off: both sides rebuilt at the same example, then stepped to
+        the same t in lockstep (every frame goes out, as for a seek forward)."""
+        t = (self.state or {}).get("t", 0)
+        await self.halt()
+        if await self.call(self.req(rpc.Compare, rule=rule)) is None:
+            return
+        self.blocked = None
+        self.after_frames()
+        if t > 0:
+            await self.seek(min(t, (self.state or {}).get("steps", 0)))
 
     async def resend(self) -> None:
         """The snapshot, schema and latest frame again (a side switched encodings)."""
@@ -389,3 +407,7 @@ class Runner:
     async def close(self) -> None:
         await self.halt(wait=False)
         await self.pool.release(self.sid)
+
+
+def _side(halted: dict[str, Any]) -> str:
+    return f" (side {halted['side']})" if "side" in halted else ""

@@ -15,7 +15,8 @@ export type Client =
   | Watch
   | Share
   | Follow
-  | View;
+  | View
+  | CompareMode;
 /**
  * Frames as float32 columns (docs/server.md)
  */
@@ -73,6 +74,8 @@ export type Type11 = "share";
 export type Code = string;
 export type Type12 = "follow";
 export type Type13 = "view";
+export type Name = string;
+export type Type14 = "compare";
 export type Server = Welcome | Snapshot | Frame | Schema | Updates1 | Event | Error1;
 export type Binary1 = boolean;
 export type Proto1 = 1;
@@ -82,7 +85,7 @@ export type Proto1 = 1;
 export type Rules = {
   [k: string]: unknown | undefined;
 }[];
-export type Type14 = "welcome";
+export type Type15 = "welcome";
 export type Depth = number;
 export type Longest = number | null;
 export type Shortest = number | null;
@@ -95,8 +98,16 @@ export type Order = string[];
 export type Output = string;
 export type Bias = (number | null)[] | null;
 export type Revision = number;
+/**
+ * Compare mode: which side (absent alone)
+ */
+export type Side = ("a" | "b") | null;
 export type SignConvention = string;
-export type Type15 = "snapshot";
+/**
+ * Compare mode: the clock's steps (the longer of the two sides' examples)
+ */
+export type Steps = number | null;
+export type Type16 = "snapshot";
 export type Cosine = number | null;
 export type MaxAbs = number | null;
 export type RelL2 = number | null;
@@ -112,6 +123,10 @@ export type T1 = number;
 export type Events = FrameEvent[];
 export type Example1 = number;
 /**
+ * Compare mode: this side's example ended before the clock's t; its last numbers, held (no events)
+ */
+export type Held = boolean;
+/**
  * Websocket frames: `updates` only for the watched nodes, `update_norms` for all
  */
 export type Lean = boolean;
@@ -120,6 +135,10 @@ export type Prediction = (number | null)[];
 export type Value = (number | null)[];
 export type Phase = string;
 export type Revision1 = number;
+/**
+ * Compare mode: which side
+ */
+export type Side1 = ("a" | "b") | null;
 /**
  * One line that says what happens
  */
@@ -137,7 +156,7 @@ export type Stage1 = string;
  */
 export type Stages = Stage[];
 export type T2 = number;
-export type Type16 = "frame";
+export type Type17 = "frame";
 /**
  * Per parameter node: the norm of its cumulative update
  */
@@ -159,16 +178,21 @@ export type Count = number;
 export type Dtype = "float32";
 export type Example2 = number;
 export type Revision2 = number;
-export type Type17 = "schema";
+export type Type18 = "schema";
 export type Example3 = number;
 export type Nodes5 = string[];
 export type Revision3 = number;
-export type Type18 = "updates";
+export type Side2 = ("a" | "b") | null;
+export type Type19 = "updates";
 /**
  * playing | paused | example_done | learned | starting | shared {code, url, title} | followers {code, count} | following {code, url, title} | view {view} | class_ended {code, title, message}
  */
 export type Kind1 = string;
-export type Type19 = "event";
+/**
+ * Compare mode: `learned` of side b
+ */
+export type Side3 = ("a" | "b") | null;
+export type Type20 = "event";
 export type Code1 =
   | "bad_json"
   | "bad_message"
@@ -188,7 +212,7 @@ export type Message = string;
 export type Node1 = string | null;
 export type Path2 = string;
 export type Message1 = string;
-export type Type20 = "error";
+export type Type21 = "error";
 
 /**
  * Messages on /ws. `client`: what a browser sends; `server`: what it receives. See docs/contract.md and docs/server.md.
@@ -324,6 +348,28 @@ export interface View1 {
   [k: string]: JsonValue | undefined;
 }
 /**
+ * Compare mode on (`rule`: the second rule, or the same rule with other settings) or
+ * off (null), without reloading: both sides rebuilt at the same example, then stepped to
+ * the same t. Side b's settings change with `set {path: "compare.rule.<field>"}`.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "CompareMode".
+ */
+export interface CompareMode {
+  rule: RuleSpec | null;
+  type: Type14;
+}
+/**
+ * The rule's name plus its own settings; each rule validates its settings.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "RuleSpec".
+ */
+export interface RuleSpec {
+  name: Name;
+  [k: string]: unknown | undefined;
+}
+/**
  * This interface was referenced by `Protocol`'s JSON-Schema
  * via the `definition` "Welcome".
  */
@@ -332,7 +378,7 @@ export interface Welcome {
   limits: Limits;
   proto: Proto1;
   rules: Rules;
-  type: Type14;
+  type: Type15;
   [k: string]: unknown | undefined;
 }
 export interface Limits {
@@ -351,8 +397,10 @@ export interface Snapshot {
   params: Params;
   revision: Revision;
   rule: Rule;
+  side?: Side;
   sign_convention: SignConvention;
-  type: Type15;
+  steps?: Steps;
+  type: Type16;
   [k: string]: unknown | undefined;
 }
 /**
@@ -431,6 +479,9 @@ export interface Rule {
   [k: string]: unknown | undefined;
 }
 /**
+ * In compare mode each step sends side a's frame, then side b's; both carry the
+ * clock's `t`.
+ *
  * This interface was referenced by `Protocol`'s JSON-Schema
  * via the `definition` "Frame".
  */
@@ -440,16 +491,22 @@ export interface Frame {
   energy: Energy;
   events: Events;
   example: Example1;
+  held?: Held;
   lean?: Lean;
   nodes: Nodes3;
   phase: Phase;
   readouts?: Readouts;
   revision: Revision1;
+  side?: Side1;
   stages?: Stages;
   t: T2;
-  type: Type16;
+  type: Type17;
   update_norms?: UpdateNorms;
   updates: Updates;
+  /**
+   * Compare mode, side b: its divergence from side a (side a's numbers the reference)
+   */
+  vs_a?: Divergence | null;
   [k: string]: unknown | undefined;
 }
 /**
@@ -535,7 +592,7 @@ export interface Schema {
   dtype?: Dtype;
   example: Example2;
   revision: Revision2;
-  type: Type17;
+  type: Type18;
   [k: string]: unknown | undefined;
 }
 /**
@@ -559,11 +616,12 @@ export interface Updates1 {
   example: Example3;
   nodes: Nodes5;
   revision: Revision3;
-  steps: Steps;
-  type: Type18;
+  side?: Side2;
+  steps: Steps1;
+  type: Type19;
   [k: string]: unknown | undefined;
 }
-export interface Steps {
+export interface Steps1 {
   [k: string]:
     | {
         [k: string]: NodeParams | undefined;
@@ -576,7 +634,8 @@ export interface Steps {
  */
 export interface Event {
   kind: Kind1;
-  type: Type19;
+  side?: Side3;
+  type: Type20;
   [k: string]: unknown | undefined;
 }
 /**
@@ -587,7 +646,7 @@ export interface Error1 {
   code: Code1;
   issues?: Issues;
   message: Message1;
-  type: Type20;
+  type: Type21;
   [k: string]: unknown | undefined;
 }
 /**
