@@ -159,8 +159,8 @@ def test_compare_on_and_off_at_the_same_t(server: LiveServer, client: Client) ->
     assert [m["type"] for m in msgs].count("snapshot") == 1
 
 
-def test_outbox_coalesces_each_side_on_its_own() -> None:
-    """A slow reader in compare mode gets the newest frame of each side, in order."""
+def test_outbox_coalesces_whole_pairs() -> None:
+    """A slow reader in compare mode gets both sides of the newest step, never half a pair."""
     from errorwave.server.mailbox import Mailbox
 
     box = Mailbox()
@@ -168,7 +168,12 @@ def test_outbox_coalesces_each_side_on_its_own() -> None:
         box.put("frame", f"a{t}")
         box.put("frame:b", f"b{t}")
     assert [(i.kind, i.payload) for i in box.items] == [("frame", "a2"), ("frame:b", "b2")]
-    box.put("snapshot:b", "sb")  # side b's snapshot drops side b's frame only
-    assert [i.payload for i in box.items] == ["a2", "sb"]
+    box.items.popleft()  # the sender took a2: b2 must still go out, then the pair of step 3
+    box.bytes -= 2
+    box.put("frame", "a3")
+    box.put("frame:b", "b3")
+    assert [i.payload for i in box.items] == ["b2", "a3", "b3"]
+    box.put("snapshot:b", "sb")  # side b's snapshot drops side b's frames only
+    assert [i.payload for i in box.items] == ["a3", "sb"]
     box.put("snapshot", "sa")  # side a's snapshot starts a new revision for both
     assert [i.payload for i in box.items] == ["sa"]

@@ -8,9 +8,10 @@ Rules, so a client that reads slowly (or not at all) never grows the server's me
   `max_bytes` waiting in all, new ones are dropped and counted;
 - frames kept behind events are dropped, oldest first, while the outbox is over
   `max_bytes` (the newest frame always stays).
-Compare mode (pair.py) tags side b's kinds `frame:b`, `snapshot:b`: a frame replaces the
-waiting frame of its own side among the frames at the end of the queue, and side b's
-snapshot drops only side b's waiting messages (side a's snapshot comes first and drops all).
+Compare mode (pair.py) tags side b's kinds `frame:b`, `snapshot:b`. Frames come in pairs
+(side a's, then side b's): a new side a frame replaces a whole waiting pair at the end of
+the queue, never half of one, so a client always gets both sides of a step; side b's
+snapshot drops only side b's waiting messages (side a's comes first and drops all).
 """
 
 from __future__ import annotations
@@ -60,15 +61,15 @@ class Mailbox:
     def put(self, kind: str, payload: str | bytes) -> None:
         items = self.items
         if base(kind) == "frame":
-            for i in range(len(items) - 1, -1, -1):  # the frames at the end of the queue
-                if base(items[i].kind) != "frame":
-                    break
-                if items[i].kind == kind:
-                    self.bytes += len(payload) - len(items[i].payload)
-                    items[i] = Item(kind, payload)
-                    self.dropped += 1
-                    self._trim()
-                    return
+            drop = 0  # the waiting frame, or pair, that a side a frame supersedes
+            if kind == "frame" and items and items[-1].kind == "frame":
+                drop = 1
+            elif kind == "frame" and len(items) > 1 and items[-1].kind == "frame:b" \
+                    and items[-2].kind == "frame":
+                drop = 2
+            for _ in range(drop):
+                self.bytes -= len(items.pop().payload)
+                self.dropped += 1
         elif base(kind) == "snapshot":
             kept = [i for i in items if not _stale(i, kind)]
             self.dropped += len(items) - len(kept)
