@@ -17,6 +17,7 @@ import { useStore, type PanelId, type State } from "./state/store";
 import { Scrubber } from "./timeline/Scrubber";
 import { TimingDiagram } from "./timeline/TimingDiagram";
 import { Transport } from "./timeline/Transport";
+import { TourBar } from "./tour/TourBar";
 import { useKeyboard } from "./timeline/useKeyboard";
 import { Legend } from "./wave/Legend";
 
@@ -49,6 +50,7 @@ export function App() {
         <NoticeBanner />
         <FollowBanner />
         <ClassShare />
+        <TourBar />
         <div className="ew-graph-bar">
           {shown("editor") && <GraphToolbar />}
           <Legend />

@@ -3,6 +3,7 @@ import { useState } from "react";
 import { share } from "../state/urlSync";
 import { ExportButtons } from "./Export";
 import { modified, PANELS, setState, useStore, type PanelId } from "../state/store";
+import { HideControlsMenu, KeysHelp } from "../tour/PresenterMenus";
 
 export function Header() {
   const title = useStore((s) => s.config?.title ?? "");
@@ -41,6 +42,8 @@ export function Header() {
         <button data-testid="presenter" aria-pressed={presenter} onClick={() => setState({ presenter: !presenter })}>
           {presenter ? "exit presenter" : "presenter"}
         </button>
+        <HideControlsMenu />
+        <KeysHelp />
         <div className="ew-menu">
           <button data-testid="panels-menu" aria-expanded={menu} onClick={() => setMenu(!menu)}>panels ▾</button>
           {menu && (

@@ -11,7 +11,7 @@ function MetricsRow({ name, m }: { name: string; m: Metrics | undefined }) {
     <tr>
       <th>{name}</th>
       <td data-testid={`div-${name}-cosine`}>{num(m?.cosine)}</td>
-      <td>{num(m?.rel_l2)}</td>
+      <td data-testid={`div-${name}-rel_l2`}>{num(m?.rel_l2)}</td>
       <td>{num(m?.max_abs)}</td>
     </tr>
   );

@@ -63,6 +63,15 @@ export interface Seeds {
   data: number;
 }
 
+/** One stop of a guided tour (src/tour/): where to go and what to read there. */
+export interface TourStop {
+  t: number;
+  example?: number;
+  node?: string | null;
+  compare?: { rule: RuleSpec } | null;
+  caption: string;
+}
+
 export interface Config {
   version: 1;
   title?: string | null;
@@ -73,6 +82,7 @@ export interface Config {
   rule: RuleSpec;
   seeds?: Seeds;
   dtype?: "float64" | "float32";
+  tour?: TourStop[] | null;
 }
 
 /** One problem found by the server's validation; names the node and field when it can. */
@@ -94,4 +104,5 @@ export type ConfigSchemaChecks = [
   Assert<Covers<ExplicitData, G.ExplicitData>>,
   Assert<Covers<DatasetData, G.DatasetData>>,
   Assert<Covers<RuleSpec, G.RuleSpec>>,
+  Assert<Covers<TourStop, G.TourStop>>,
 ];

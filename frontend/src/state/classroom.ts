@@ -1,7 +1,8 @@
 // Classes: the presenter shares the session (`share`), followers watch it read-only.
 // A follower's page is opened at /c/{code}; its socket connects to /ws?class={code} (the
 // department's proxy routes on the code's server prefix) and the server follows the class.
-// The owner's view (selected node, the step on screen) reaches followers as `view` events.
+// The owner's view (selected node, the step on screen, the tour stop) reaches followers as
+// `view` events.
 // "Explore from here" forks: the owner's configuration, example and step, in a session of
 // the follower's own.
 import { create } from "zustand";
@@ -74,7 +75,7 @@ export function bindClassroom(send: Send): void {
       useClass.setState({ shared: null });
     }
     if (!useClass.getState().shared) return;
-    if (s.selected === prev.selected && (s.playing || s.t === prev.t)) return;
+    if (s.selected === prev.selected && s.tourStop === prev.tourStop && (s.playing || s.t === prev.t)) return;
     // at most one view message every 100 ms (scrubbing sends many t's)
     if (viewTimer === undefined) {
       viewTimer = window.setTimeout(() => {
@@ -87,7 +88,7 @@ export function bindClassroom(send: Send): void {
 
 function sendView(): void {
   const s = getState();
-  sendFn({ type: "view", view: { selected: s.selected, t: s.t } });
+  sendFn({ type: "view", view: { selected: s.selected, t: s.t, tour: s.tourStop } });
 }
 
 export function shareWithClass(title: string): void {
@@ -113,10 +114,12 @@ export function classEvent(msg: SessionEvent): boolean {
       setState({ notice: null });
       return true;
     case "view": {
-      const view = (msg.view ?? {}) as { selected?: string | null; t?: number };
+      const view = (msg.view ?? {}) as { selected?: string | null; t?: number; tour?: number | null };
       const s = getState();
-      const patch: { selected?: string | null; t?: number } = {};
+      const patch: { selected?: string | null; t?: number; tourStop?: number | null } = {};
       if (view.selected !== undefined && view.selected !== s.selected) patch.selected = view.selected;
+      // the owner's tour stop: its caption (the frames are the class's already)
+      if (view.tour !== undefined && view.tour !== s.tourStop) patch.tourStop = view.tour;
       if (typeof view.t === "number" && s.frames[view.t] && !s.playing) patch.t = view.t;
       if (Object.keys(patch).length) setState(patch);
       return true;

@@ -91,7 +91,8 @@ export class ConfigEditor {
   async openPreset(id: string): Promise<void> {
     try {
       const config = await this.deps.fetchPreset(id);
-      this.deps.setState({ linkError: null, selected: null, positions: {}, origin: { id, config }, learnRows: [] });
+      this.deps.setState({ linkError: null, selected: null, positions: {}, origin: { id, config }, learnRows: [],
+        tourStop: null });
       this.commit(config, { immediate: true });
     } catch (e) {
       this.deps.setState({ notice: { kind: "error", text: `cannot open preset '${id}': ${(e as Error).message}` } });

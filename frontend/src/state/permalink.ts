@@ -1,10 +1,10 @@
 // Permalink codec: a typed table of fields with defaults. Only non-default values are
 // written; the configuration travels as deflate-raw + base64url JSON. Version v=1.
-//   #v=1&c=<config>&t=3&sel=h2&cs=layer&hide=presets,charts&pm=1
+//   #v=1&c=<config>&t=3&sel=h2&cs=layer&hide=presets,charts&pm=1&ts=2&hc=reset,speed
 import type { Config } from "../protocol/config";
 import { NODE_ID_PATTERN } from "../protocol/config";
 import { compressText, decompressText } from "./compress";
-import { PANELS, type ColorBy, type ColorScale, type PanelId, type XY } from "./store";
+import { CONTROLS, PANELS, type ColorBy, type ColorScale, type ControlId, type PanelId, type XY } from "./store";
 
 export const LINK_VERSION = 1;
 export const SHORT_LINK_THRESHOLD = 2000;
@@ -18,6 +18,8 @@ export interface LinkState {
   presenter: boolean;
   hidden: PanelId[];
   positions: Record<string, XY> | null; // dragged card positions; null: the auto-layout
+  tourStop: number | null; // the guided tour's stop (its index)
+  hiddenControls: ControlId[]; // controls the presenter hid
 }
 
 export type LinkView = Omit<LinkState, "config">;
@@ -87,6 +89,17 @@ export const FIELDS = [
       return out;
     },
   } satisfies Field<"positions">,
+  {
+    key: "ts", name: "tourStop", default: null,
+    write: (v: number | null) => (v === null ? "" : String(v)),
+    read: (s: string) => (/^\d{1,2}$/.test(s) ? Number(s) : bad("tour stop")),
+  } satisfies Field<"tourStop">,
+  {
+    key: "hc", name: "hiddenControls", default: [] as ControlId[],
+    write: (v: ControlId[]) => v.join(","),
+    read: (s: string) =>
+      s.split(",").filter(Boolean).map((c) => (CONTROLS.includes(c as ControlId) ? (c as ControlId) : bad("hidden controls"))),
+  } satisfies Field<"hiddenControls">,
 ] as const;
 
 export const DEFAULT_VIEW: LinkView = Object.fromEntries(FIELDS.map((f) => [f.name, f.default])) as unknown as LinkView;
@@ -165,4 +178,3 @@ export function shortLinkId(pathname: string): string | null {
   const m = /^\/s\/([A-Za-z0-9_-]{1,64})\/?$/.exec(pathname);
   return m ? m[1] : null;
 }
-

@@ -229,6 +229,19 @@ export class LiveSession {
     else this.send({ type: "seek", t: target });
   }
 
+  /** Step t of the example after `example` learned ones (a tour stop): reset when past it,
+   * then next_example until there, as after a reconnect; then seek. */
+  goTo(example: number, t: number): void {
+    const s = this.deps.getState();
+    if (!s.snapshot) return;
+    const seen = s.snapshot.example.seen ?? 0;
+    if (seen === example) return this.seek(t);
+    this.stopPlaying(true);
+    this.resume = { example, t };
+    if (seen > example) this.deps.setState({ learnRows: [] });
+    this.send(seen > example ? { type: "reset" } : { type: "next_example" });
+  }
+
   runExample(): void {
     const s = this.deps.getState();
     const head = headT(s);
@@ -341,6 +354,10 @@ export function stepForward(): void {
 
 export function stepBack(): void {
   session.seek(getState().t - 1);
+}
+
+export function goTo(example: number, t: number): void {
+  session.goTo(example, t);
 }
 
 export function runExample(): void {

@@ -12,6 +12,10 @@ export type ColorBy = "error" | "value" | "prediction";
 export type DivergenceView = "errors" | "updates";
 export type PanelId = "presets" | "rule" | "editor" | "inspector" | "charts" | "timing";
 export const PANELS: PanelId[] = ["presets", "rule", "editor", "inspector", "charts", "timing"];
+// Controls the presenter may hide (kept in the link; src/tour/tour.css hides them).
+export const CONTROLS = ["reset", "step-back", "play", "step", "run-example", "next-example", "speed",
+  "scrubber", "legend", "export", "share"] as const;
+export type ControlId = (typeof CONTROLS)[number];
 
 export interface Diverged {
   node: string | null;
@@ -77,6 +81,8 @@ export interface State {
   colorBy: ColorBy;
   presenter: boolean;
   hidden: PanelId[];
+  hiddenControls: ControlId[];
+  tourStop: number | null; // the guided tour's stop on screen (src/tour/), null: not touring
   positions: Record<string, XY>;
   positionsAuto: boolean; // positions are the auto-layout's (re-laid out on resize)
   flip: Record<string, boolean>; // card's band runs right to left (snake layout)
@@ -109,6 +115,8 @@ export const initialState: State = {
   colorBy: "error",
   presenter: false,
   hidden: [],
+  hiddenControls: [],
+  tourStop: null,
   positions: {},
   positionsAuto: true,
   flip: {},

@@ -9,6 +9,7 @@ import {
 import { commitConfig, openPreset } from "./editing";
 import { getState, setState, useStore, type State } from "./store";
 import { seek } from "./session";
+import { goToStop } from "../tour/tour";
 
 const DEFAULT_PRESET_HINTS = ["fpa-chain-gamma1", "chain"];
 let lastHash = "";
@@ -23,6 +24,7 @@ function linkStateOf(s: State): LinkState {
     config: s.config, t: s.t, selected: s.selected, colorScale: s.colorScale,
     colorBy: s.colorBy, presenter: s.presenter, hidden: s.hidden,
     positions: s.positionsAuto ? null : s.positions,
+    tourStop: s.tourStop, hiddenControls: s.hiddenControls,
   };
 }
 
@@ -36,8 +38,15 @@ function placed(view: LinkView): Pick<State, "positions" | "positionsAuto"> {
 function applyView(view: LinkView): void {
   setState({
     selected: view.selected, colorScale: view.colorScale, colorBy: view.colorBy,
-    presenter: view.presenter, hidden: view.hidden,
+    presenter: view.presenter, hidden: view.hidden, hiddenControls: view.hiddenControls,
+    ...(view.tourStop === null ? { tourStop: null } : {}),
   });
+}
+
+/** Move to the link's step: at its tour stop (example, compare mode) when it names one. */
+function seekView(view: LinkView, afterLoad = false): void {
+  if (view.tourStop !== null) goToStop(view.tourStop, { t: view.t, selected: view.selected }, afterLoad);
+  else if (!afterLoad) seek(view.t);
 }
 
 function showLinkError(message: string): void {
@@ -64,10 +73,11 @@ async function openLinkConfig(config: Config, view: LinkView): Promise<void> {
   setState({ linkError: null, ...placed(view) });
   const s = getState();
   if (s.config && JSON.stringify(s.config) === JSON.stringify(config) && s.snapshot) {
-    seek(view.t); // same graph: just move in time
+    seekView(view); // same graph: just move in time
     return;
   }
   commitConfig(config, { history: false, immediate: true, seekTo: view.t });
+  seekView(view, true);
 }
 
 async function applyFragment(hash: string): Promise<boolean> {
@@ -78,7 +88,7 @@ async function applyFragment(hash: string): Promise<boolean> {
     if (!link.config) {
       applyView(link);
       if (link.positions) setState(placed(link));
-      seek(link.t);
+      seekView(link);
       return true;
     }
     await openLinkConfig(link.config, link);
