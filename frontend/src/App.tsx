@@ -5,6 +5,7 @@ import { ReactFlowProvider } from "@xyflow/react";
 import { GraphEditor } from "./graph/GraphEditor";
 import { GraphToolbar } from "./graph/GraphToolbar";
 import { Charts } from "./panels/Charts";
+import { CompareLegend, ComparePanel } from "./compare/ComparePanel";
 import { ClassShare, FollowBanner } from "./panels/ClassPanel";
 import { FirstRun } from "./panels/FirstRun";
 import { LearningPanel } from "./panels/Learning";
@@ -43,6 +44,7 @@ export function App() {
         <aside className="ew-left">
           {shown("presets") && <PresetGallery />}
           {shown("rule") && <RulePanel />}
+          {shown("rule") && <ComparePanel />}
         </aside>
       )}
       <main className="ew-center">
@@ -54,6 +56,7 @@ export function App() {
         <div className="ew-graph-bar">
           {shown("editor") && <GraphToolbar />}
           <Legend />
+          <CompareLegend />
         </div>
         <div className="ew-graph-wrap">
           <ReactFlowProvider>

@@ -43,7 +43,8 @@ export function unitsOf(s: Pick<State, "snapshot" | "config">, id: string): numb
 function structureKey(s: State): string {
   const c = s.config;
   if (!c) return "";
-  return JSON.stringify([c.graph.nodes.map((n) => [n.id, unitsOf(s, n.id)]), edgesOf(c)]);
+  // compare mode's split cards are taller: switching it lays out afresh
+  return JSON.stringify([c.graph.nodes.map((n) => [n.id, unitsOf(s, n.id)]), edgesOf(c), !!c.compare]);
 }
 
 let wrapSize = { w: 1000, h: 600 };

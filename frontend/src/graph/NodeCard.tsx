@@ -5,6 +5,7 @@ import { memo, useEffect, useRef } from "react";
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
 import { animator } from "../wave/animator";
 import { cellColumns, LARGE_CELLS, MAX_CELLS } from "./layout";
+import { CompareHalf } from "../compare/CompareHalf";
 
 export interface CardData extends Record<string, unknown> {
   nodeId: string;
@@ -76,6 +77,7 @@ function NodeCardImpl({ data, selected }: NodeProps<CardNode>) {
         ))}
       </div>
       {units > MAX_CELLS && <div className="ew-more">first {MAX_CELLS} of {units} units</div>}
+      <CompareHalf nodeId={nodeId} units={units} isInput={data.isInput} />
       {data.issues.map((m, i) => (
         <div key={i} className="ew-node-issue" data-testid="node-issue" role="alert">
           {m}

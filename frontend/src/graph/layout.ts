@@ -17,6 +17,7 @@ const LANE = 26;
 const HEAD_H = 74; // title + subtitle + padding
 const CELL_ROW = 34;
 const DENSE_ROW = 21;
+const COMPARE_H = 40; // compare mode: the b half's margins and its divergence line
 
 export const MAX_CELLS = 64;
 /** Up to this many units a card has large cells (4 a row); above, small ones (8 a row). */
@@ -26,10 +27,12 @@ export function cellColumns(units: number): number {
   return units > LARGE_CELLS ? 8 : Math.max(1, Math.min(4, units));
 }
 
-export function nodeHeight(units: number): number {
+/** A card's height; in compare mode (split cards) with side b's cells and divergences. */
+export function nodeHeight(units: number, compare = false): number {
   const shown = Math.min(units, MAX_CELLS);
   const rows = Math.ceil(shown / cellColumns(units));
-  return HEAD_H + rows * (units > LARGE_CELLS ? DENSE_ROW : CELL_ROW) + (units > MAX_CELLS ? 18 : 0);
+  const cells = rows * (units > LARGE_CELLS ? DENSE_ROW : CELL_ROW);
+  return HEAD_H + cells + (units > MAX_CELLS ? 18 : 0) + (compare ? cells + COMPARE_H : 0);
 }
 
 export interface Layout {
@@ -63,7 +66,7 @@ function orderWithinRanks(config: Config, units: (id: string) => number): Map<st
   const g = new dagre.graphlib.Graph();
   g.setGraph({ rankdir: "LR", nodesep: GAP_Y, ranksep: GAP_X });
   g.setDefaultEdgeLabel(() => ({}));
-  for (const n of config.graph.nodes) g.setNode(n.id, { width: NODE_W, height: nodeHeight(units(n.id)) });
+  for (const n of config.graph.nodes) g.setNode(n.id, { width: NODE_W, height: nodeHeight(units(n.id), !!config.compare) });
   for (const e of edgesOf(config)) g.setEdge(e.source, e.target);
   dagre.layout(g);
   const y = new Map<string, number>();
@@ -79,7 +82,7 @@ export function layoutGraph(config: Config, units: (id: string) => number, box: 
   const byRank: string[][] = Array.from({ length: R }, () => []);
   for (const n of config.graph.nodes) byRank[rank.get(n.id) ?? 0].push(n.id);
   for (const col of byRank) col.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
-  const colH = byRank.map((ids) => ids.reduce((s, id) => s + nodeHeight(units(id)), 0) + GAP_Y * Math.max(0, ids.length - 1));
+  const colH = byRank.map((ids) => ids.reduce((s, id) => s + nodeHeight(units(id), !!config.compare), 0) + GAP_Y * Math.max(0, ids.length - 1));
   const edges = edgesOf(config);
   const W = Math.max(200, box.w), H = Math.max(150, box.h);
 
@@ -124,7 +127,7 @@ export function layoutGraph(config: Config, units: (id: string) => number, box: 
     for (const id of ids) {
       positions[id] = { x, y: yy };
       flip[id] = b % 2 === 1;
-      yy += nodeHeight(units(id)) + GAP_Y;
+      yy += nodeHeight(units(id), !!config.compare) + GAP_Y;
     }
   });
 

@@ -3,8 +3,9 @@ import { useCallback, useState } from "react";
 import type { Data, Layout } from "plotly.js";
 import type { Frame, Metrics, Snapshot } from "../protocol/messages";
 import { stopped } from "../state/honest";
-import { getState, setState, useStore, type DivergenceView } from "../state/store";
+import { clockSteps, getState, setState, useStore, type DivergenceView } from "../state/store";
 import { num } from "./format";
+import { nodeDivergence, sideLabel } from "../compare/compare";
 import { Plot, type Figure } from "./Plot";
 
 type Metric = keyof Metrics;
@@ -63,20 +64,40 @@ function series(f: Frame, view: DivergenceView, id: string): Metrics | undefined
   return view === "errors" ? f.divergence.nodes[id] : f.divergence.params[id];
 }
 
+// one colour per node, the same on both sides in compare mode (side b dashed)
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+  "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939"];
+
+/** Compare mode: the legend's title names the two rules. */
+function sidesTitle(): Partial<Layout["legend"]> {
+  const { snapshot, snapshotB } = getState();
+  if (!snapshotB) return {};
+  return { title: { text: `a: ${sideLabel(snapshot, snapshotB)}<br>b: ${sideLabel(snapshotB, snapshot)} (dashed)` } };
+}
+
 function divergenceFigure(metric: Metric, view: DivergenceView, scale: number): Figure {
-  const { frames, snapshot, t } = getState();
+  const { frames, framesB, snapshot, snapshotB, t } = getState();
   const fs = held(frames);
+  const fsB = snapshotB ? held(framesB) : [];
   const ids = viewNodes(view);
   const xs = fs.map((f) => f.t);
   const data: Data[] = [];
   const many = ids.length > MAX_LINES;
   if (!many) {
-    for (const id of ids) {
+    ids.forEach((id, i) => {
+      const color = PALETTE[i % PALETTE.length];
       data.push({
-        type: "scatter", mode: "lines+markers", name: id, x: xs,
-        y: fs.map((f) => series(f, view, id)?.[metric] ?? null),
+        type: "scatter", mode: "lines+markers", name: snapshotB ? `${id} · a` : id, x: xs,
+        y: fs.map((f) => series(f, view, id)?.[metric] ?? null), line: { color }, legendgroup: id,
       });
-    }
+      if (snapshotB) {
+        data.push({
+          type: "scatter", mode: "lines+markers", name: `${id} · b`, x: fsB.map((f) => f.t),
+          y: fsB.map((f) => series(f, view, id)?.[metric] ?? null),
+          line: { color, dash: "dash" }, marker: { symbol: "circle-open" }, legendgroup: id,
+        });
+      }
+    });
   } else {
     // many nodes: one heatmap row per node (nearest the output on top) reads better
     const rows = [...ids].sort((a, b) => distance(snapshot, b) - distance(snapshot, a));
@@ -88,15 +109,23 @@ function divergenceFigure(metric: Metric, view: DivergenceView, scale: number): 
   }
   const total = (f: Frame) => (view === "errors" ? f.divergence.total_nodes : f.divergence.total);
   data.push({
-    type: "scatter", mode: "lines", name: view === "errors" ? "all nodes" : "all params", x: xs,
-    y: fs.map((f) => total(f)?.[metric] ?? null), line: { dash: "dash", color: "#222", width: 3 },
+    type: "scatter", mode: "lines", name: (view === "errors" ? "all nodes" : "all params") + (snapshotB ? " · a" : ""),
+    x: xs, y: fs.map((f) => total(f)?.[metric] ?? null), line: { dash: "dash", color: "#222", width: 3 },
   });
+  if (snapshotB) {
+    data.push({
+      type: "scatter", mode: "lines", name: (view === "errors" ? "all nodes" : "all params") + " · b",
+      x: fsB.map((f) => f.t), y: fsB.map((f) => total(f)?.[metric] ?? null),
+      line: { dash: "dot", color: "#222", width: 3 },
+    });
+  }
   const summary = JSON.stringify(data.map((d) => {
     const e = d as { z?: unknown[]; y?: unknown[] };
     return e.z ?? e.y;
   }));
-  const maxT = snapshot?.rule.steps ?? 0;
+  const maxT = clockSteps(snapshot);
   let layout = baseLayout(VIEW_TITLE[view], t, metric, maxT, scale);
+  layout.legend = { ...layout.legend, ...sidesTitle() };
   if (many) {
     layout = {
       ...layout, showlegend: false, height: 320 * scale,
@@ -108,19 +137,27 @@ function divergenceFigure(metric: Metric, view: DivergenceView, scale: number): 
 }
 
 function energyFigure(scale: number): Figure {
-  const { frames, t, snapshot } = getState();
+  const { frames, framesB, t, snapshot, snapshotB } = getState();
   const fs = held(frames);
   const y = fs.map((f) => f.energy);
-  const base = baseLayout("Energy", t, "energy", snapshot?.rule.steps ?? 0, scale);
+  const base = baseLayout("Energy", t, "energy", clockSteps(snapshot), scale);
+  const data: Data[] = [{ type: "scatter", mode: "lines+markers", name: snapshotB ? "energy · a" : "energy",
+    x: fs.map((f) => f.t), y, line: { color: "#b2182b", width: 3 } }];
+  const fsB = snapshotB ? held(framesB) : [];
+  if (snapshotB) {
+    data.push({ type: "scatter", mode: "lines+markers", name: "energy · b", x: fsB.map((f) => f.t),
+      y: fsB.map((f) => f.energy), line: { color: "#b2182b", width: 3, dash: "dash" }, marker: { symbol: "circle-open" } });
+  }
   return {
-    data: [{ type: "scatter", mode: "lines+markers", name: "energy", x: fs.map((f) => f.t), y, line: { color: "#b2182b", width: 3 } }],
-    layout: { ...base, showlegend: false, height: 240 * scale },
-    summary: JSON.stringify(y),
+    data,
+    layout: { ...base, showlegend: !!snapshotB, legend: { ...base.legend, ...sidesTitle() }, height: 240 * scale },
+    summary: JSON.stringify([y, fsB.map((f) => f.energy)]),
   };
 }
 
 export function DivergenceChart() {
   const frames = useStore((s) => s.frames);
+  const framesB = useStore((s) => s.framesB);
   const t = useStore((s) => s.t);
   const view = useStore((s) => s.divergenceView);
   const presenter = useStore((s) => s.presenter);
@@ -154,7 +191,7 @@ export function DivergenceChart() {
           ? "Each node's error ε against backprop's −dL/dv at the same step (0 = equal)."
           : "Each parameter node's update so far against backprop's update (0 = equal)."}
       </p>
-      <Plot build={build} version={[frames, t, metric, view, scale, config]} testid="divergence-chart" {...TIMING} />
+      <Plot build={build} version={[frames, framesB, t, metric, view, scale, config]} testid="divergence-chart" {...TIMING} />
       <DivergenceReadout view={view} metric={metric} />
     </div>
   );
@@ -163,21 +200,32 @@ export function DivergenceChart() {
 /** The numbers at step t, as the server computed them (float64; never recomputed here). */
 function DivergenceReadout({ view, metric }: { view: DivergenceView; metric: Metric }) {
   const frame = useStore((s) => s.frames[s.t]);
+  const frameB = useStore((s) => (s.snapshotB ? s.framesB[s.t] : undefined));
   useStore((s) => s.config);
   if (!frame) return null;
-  const ids = viewNodes(view);
+  const ids = viewNodes(view).slice(0, 12);
+  // compare mode: a row per side against backprop, and side b against side a
+  const rows: [string, string, (id: string) => Metrics | undefined][] = [["a", "readout-", (id) => series(frame, view, id)]];
+  if (frameB) {
+    rows.push(["b", "readout-b-", (id) => series(frameB, view, id)]);
+    rows.push(["b↔a", "readout-ba-", (id) => nodeDivergence(frame, frameB, id, view).ba]);
+  }
   return (
     <table className="ew-table ew-readout" data-testid="divergence-readout" data-view={view}>
       <tbody>
         <tr>
-          {ids.slice(0, 12).map((id) => <th key={id}>{id}</th>)}
+          {frameB && <th />}
+          {ids.map((id) => <th key={id}>{id}</th>)}
         </tr>
-        <tr>
-          {ids.slice(0, 12).map((id) => {
-            const v = series(frame, view, id)?.[metric];
-            return <td key={id} data-testid={`readout-${id}`} data-value={v ?? ""}>{num(v)}</td>;
-          })}
-        </tr>
+        {rows.map(([label, testid, get]) => (
+          <tr key={label}>
+            {frameB && <th>{label}</th>}
+            {ids.map((id) => {
+              const v = get(id)?.[metric];
+              return <td key={id} data-testid={`${testid}${id}`} data-value={v ?? ""}>{num(v)}</td>;
+            })}
+          </tr>
+        ))}
       </tbody>
     </table>
   );
@@ -185,11 +233,12 @@ function DivergenceReadout({ view, metric }: { view: DivergenceView; metric: Met
 
 export function EnergyChart() {
   const frames = useStore((s) => s.frames);
+  const framesB = useStore((s) => s.framesB);
   const t = useStore((s) => s.t);
   const presenter = useStore((s) => s.presenter);
   const scale = presenter ? 1.3 : 1;
   const build = useCallback(() => energyFigure(scale), [scale]);
-  return <Plot build={build} version={[frames, t, scale]} testid="energy-chart" {...TIMING} />;
+  return <Plot build={build} version={[frames, framesB, t, scale]} testid="energy-chart" {...TIMING} />;
 }
 
 export function Charts() {

@@ -41,18 +41,21 @@ function parse(p: RuleParam, text: string): unknown {
   return p.type === "integer" ? Math.round(n) : n;
 }
 
-function ParamInput({ p, value }: { p: RuleParam; value: unknown }) {
+/** One setting's input; `onSet` and `prefix` for another rule's settings (compare mode). */
+export function ParamInput({ p, value, onSet = setSetting, prefix = "rule" }: {
+  p: RuleParam; value: unknown; onSet?: (name: string, value: unknown) => void; prefix?: string;
+}) {
   const shown = value === undefined ? p.default : value;
   const [text, setText] = useState(shown == null ? "" : String(shown));
   useEffect(() => setText(shown == null ? "" : String(shown)), [shown]);
-  const testid = `rule-param-${p.name}`;
+  const testid = `${prefix}-param-${p.name}`;
   if (p.type === "boolean") {
-    return <input type="checkbox" data-testid={testid} checked={Boolean(shown)} onChange={(e) => setSetting(p.name, e.target.checked)} />;
+    return <input type="checkbox" data-testid={testid} checked={Boolean(shown)} onChange={(e) => onSet(p.name, e.target.checked)} />;
   }
   if (p.type === "choice" || (p.choices && p.choices.length)) {
     return (
       <select data-testid={testid} value={String(shown ?? "")}
-        onChange={(e) => setSetting(p.name, (p.choices ?? []).find((c) => String(c) === e.target.value) ?? e.target.value)}>
+        onChange={(e) => onSet(p.name, (p.choices ?? []).find((c) => String(c) === e.target.value) ?? e.target.value)}>
         {p.nullable && <option value="">(none)</option>}
         {(p.choices ?? []).map((c) => <option key={String(c)} value={String(c)}>{String(c)}</option>)}
       </select>
@@ -61,7 +64,7 @@ function ParamInput({ p, value }: { p: RuleParam; value: unknown }) {
   const numeric = p.type === "number" || p.type === "integer";
   const commit = () => {
     const v = numeric ? parse(p, text) : text;
-    if (v !== undefined && v !== shown) setSetting(p.name, v);
+    if (v !== undefined && v !== shown) onSet(p.name, v);
   };
   return (
     <input

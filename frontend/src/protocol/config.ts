@@ -82,6 +82,8 @@ export interface Config {
   rule: RuleSpec;
   seeds?: Seeds;
   dtype?: "float64" | "float32";
+  /** Compare mode: a second rule beside `rule`, one clock (src/compare/). */
+  compare?: { rule: RuleSpec } | null;
   tour?: TourStop[] | null;
 }
 

@@ -47,7 +47,13 @@ export interface Snapshot {
     updates: Record<string, ParamSet>;
   };
   sign_convention: string;
+  /** Compare mode: which side this is, and the clock's steps (the longer side's). */
+  side?: Side | null;
+  steps?: number | null;
 }
+
+/** Compare mode (docs/contract.md): side a runs `config.rule`, side b `config.compare.rule`. */
+export type Side = "a" | "b";
 
 export type NodeState = {
   value: (number | null)[];
@@ -88,6 +94,11 @@ export interface Frame {
   update_norms?: Record<string, number | null>;
   /** Slow motion: the sub-steps that led from step t − 1 to this frame, declared by the rule. */
   stages?: Stage[];
+  /** Compare mode: the side; `held` once this side's example ended before the clock's t;
+   * side b's divergence from side a. */
+  side?: Side | null;
+  held?: boolean;
+  vs_a?: Frame["divergence"] | null;
 }
 
 /** One sub-step of a step (docs/slow-motion.md). */
@@ -112,6 +123,7 @@ export interface FrameSchema {
 /** The answer to `watch`: the watched nodes' full updates at every kept step (keys: t). */
 export interface UpdatesMessage {
   type: "updates";
+  side?: Side | null;
   revision: number;
   example: number;
   nodes: string[];

@@ -13,6 +13,8 @@ export interface CommitOptions {
   set?: { path: string; value: unknown };
   seekTo?: number;
   immediate?: boolean;
+  /** A part the engine ignores (training settings): the page and the link only. */
+  local?: boolean;
 }
 
 /** What the editor needs from the page: the store, the server and a clock (injected so
@@ -42,6 +44,7 @@ export class ConfigEditor {
       Object.assign(patch, { past: [...past, config].slice(-HISTORY), future: [] });
     }
     this.deps.setState(patch);
+    if (opts.local) return;
     if (opts.set) {
       this.deps.setRuleSetting(opts.set.path, opts.set.value);
       return;

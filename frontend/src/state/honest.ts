@@ -29,5 +29,12 @@ export function startHonestState(): void {
       // the server kept the old value: show it, not the rejected one
       setState({ config: { ...s.config, rule: { ...inForce } } });
     }
+    // compare mode: a rejected setting of side b (compare.rule.*) goes back the same way
+    const cur = getState().config;
+    const inForceB = s.snapshot?.config.compare ?? null;
+    if (s.issues.some((i) => i.path.startsWith("compare.")) && cur && s.snapshot
+      && JSON.stringify(cur.compare ?? null) !== JSON.stringify(inForceB)) {
+      setState({ config: { ...cur, compare: inForceB } });
+    }
   });
 }

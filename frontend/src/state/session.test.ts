@@ -44,6 +44,27 @@ function harness() {
 }
 
 describe("LiveSession", () => {
+  it("compare mode: side b's snapshot and frames are kept beside side a's, same t", () => {
+    const h = harness();
+    h.session.handleMessage({ ...snapshot(2, 0, 2), side: "a", steps: 6 });
+    h.session.handleMessage({ ...snapshot(2, 0, 6), side: "b", steps: 6 });
+    for (const t of [0, 1]) {
+      h.session.handleMessage({ ...frame(2, 0, t), side: "a" });
+      h.session.handleMessage({ ...frame(2, 0, t), side: "b", energy: 10 + t });
+    }
+    h.session.handleMessage({ ...frame(1, 0, 2), side: "b" }); // an older revision: dropped
+    h.flush();
+    expect(h.state.snapshotB?.rule.steps).toBe(6);
+    expect(h.state.frames.map((f) => f?.side)).toEqual(["a", "a"]);
+    expect(h.state.framesB.map((f) => f?.energy)).toEqual([10, 11]);
+    expect(h.state.t).toBe(1);
+    h.session.seek(6); // the clock runs to the longer side's end
+    expect(h.sent.at(-1)).toEqual({ type: "step", n: 5 });
+    h.session.handleMessage(snapshot(3, 0)); // alone again
+    expect(h.state.snapshotB).toBeNull();
+    expect(h.state.framesB).toEqual([]);
+  });
+
   it("merges a watch answer into the frames it holds", () => {
     const h = harness();
     h.session.handleMessage(snapshot(0, 0));

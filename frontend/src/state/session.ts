@@ -6,7 +6,7 @@
 import type { Config } from "../protocol/config";
 import type { ClientMessage, Frame, ServerMessage, Snapshot, UpdatesMessage } from "../protocol/messages";
 import { Socket, type SocketHandlers } from "../protocol/socket";
-import { getState, headT, setState, useStore, type LearnRow, type State } from "./store";
+import { clockSteps, getState, headT, setState, useStore, type LearnRow, type State } from "./store";
 import { bindClassroom, classEvent, isFollower, joinFailed, leaveClass } from "./classroom";
 
 /** What the session needs of the outside world (a fake in unit tests). */
@@ -115,7 +115,7 @@ export class LiveSession {
         if (classEvent(msg)) return;
         if (msg.kind === "paused" || msg.kind === "example_done") this.deps.setState({ playing: false });
         // one learning row per example (the learning panel; rows of one shape, contract.md)
-        if (msg.kind === "learned" && msg.row) {
+        if (msg.kind === "learned" && msg.row && msg.side !== "b") {
           this.deps.setState({ learnRows: [...this.deps.getState().learnRows, msg.row as LearnRow].slice(-2000) });
         }
         return;
@@ -126,6 +126,12 @@ export class LiveSession {
 
   onSnapshot(snap: Snapshot): void {
     const prev = this.deps.getState().snapshot;
+    if (snap.side === "b") {
+      // compare mode: side b's snapshot follows side a's (same revision, same clock)
+      if (!prev || snap.revision !== prev.revision) return;
+      this.deps.setState({ snapshotB: snap, framesB: [] });
+      return;
+    }
     if (this.resume) {
       // a new server session numbers revisions from 0: rebuild up to the example we were at
       if ((snap.example.seen ?? 0) < this.resume.example) {
@@ -143,6 +149,8 @@ export class LiveSession {
       snapshot: snap,
       snapshots: this.deps.getState().snapshots + 1,
       frames: [],
+      snapshotB: null,
+      framesB: [],
       t: 0,
       diverged: null,
       issues: [],
@@ -150,7 +158,7 @@ export class LiveSession {
     });
     this.watchSelected();
     if (this.pendingSeek !== null) {
-      const target = Math.min(this.pendingSeek, snap.rule.steps);
+      const target = Math.min(this.pendingSeek, clockSteps(snap));
       this.pendingSeek = null;
       this.followTo = target;
       if (target > 0) this.send({ type: "seek", t: target });
@@ -171,13 +179,14 @@ export class LiveSession {
     const s = this.deps.getState();
     const snap = s.snapshot;
     if (!snap || msg.revision !== snap.revision || msg.example !== (snap.example.seen ?? msg.example)) return;
-    const frames = s.frames.slice();
+    const b = msg.side === "b";
+    const frames = (b ? s.framesB : s.frames).slice();
     for (const [key, updates] of Object.entries(msg.steps)) {
       const t = Number(key);
       const f = frames[t];
       if (f) frames[t] = { ...f, updates: { ...f.updates, ...updates } };
     }
-    this.deps.setState({ frames });
+    this.deps.setState(b ? { framesB: frames } : { frames });
   }
 
   flushFrames(): void {
@@ -189,16 +198,21 @@ export class LiveSession {
     const snap = s.snapshot;
     if (!snap || !batch.length) return;
     const frames = s.frames.slice();
+    const framesB = s.framesB.slice();
     let t = s.t;
     let playing = s.playing;
     let diverged = s.diverged;
     for (const frame of batch) {
       if (frame.revision !== snap.revision) continue; // drop stale frames
       if (snap.example.seen !== undefined && frame.example !== snap.example.seen) continue;
-      const atHead = t >= frames.length - 1;
-      frames[frame.t] = frame;
-      if (atHead || playing || (this.followTo !== null && frame.t <= this.followTo)) t = frame.t;
-      if (this.followTo !== null && frame.t >= this.followTo) this.followTo = null;
+      if (frame.side === "b") {
+        framesB[frame.t] = frame; // compare mode: side a's frame of this t came first
+      } else {
+        const atHead = t >= frames.length - 1;
+        frames[frame.t] = frame;
+        if (atHead || playing || (this.followTo !== null && frame.t <= this.followTo)) t = frame.t;
+        if (this.followTo !== null && frame.t >= this.followTo) this.followTo = null;
+      }
       const div = frame.events.find((e) => e.kind === "diverged" || e.kind === "unstable");
       if (div) {
         diverged = { node: div.node, t: frame.t, detail: div.detail ?? "",
@@ -210,15 +224,15 @@ export class LiveSession {
         playing = false;
       }
     }
-    this.deps.setState({ frames, t, playing, diverged });
+    this.deps.setState({ frames, framesB, t, playing, diverged });
   }
 
   // ----- transport --------------------------------------------------------------------
   seek(t: number): void {
     const s = this.deps.getState();
-    const steps = s.snapshot?.rule.steps ?? 0;
+    const steps = clockSteps(s.snapshot);
     const target = Math.max(0, Math.min(t, steps));
-    if (s.frames[target]) {
+    if (s.frames[target] && (!s.snapshotB || s.framesB[target])) {
       this.deps.setState({ t: target });
       return;
     }
@@ -249,7 +263,7 @@ export class LiveSession {
       this.deps.setState({ t: head });
       return;
     }
-    this.followTo = s.snapshot?.rule.steps ?? null;
+    this.followTo = s.snapshot ? clockSteps(s.snapshot) : null;
     this.send({ type: "run_example" });
   }
 

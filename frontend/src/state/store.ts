@@ -69,6 +69,9 @@ export interface State {
   snapshot: Snapshot | null;
   snapshots: number; // snapshots received (a test hook)
   frames: (Frame | undefined)[]; // index = t, for the current revision and example
+  // compare mode: side b's snapshot and frames (same clock t; null/empty when alone)
+  snapshotB: Snapshot | null;
+  framesB: (Frame | undefined)[];
   diverged: Diverged | null;
   notice: Notice | null;
   linkError: string | null;
@@ -104,6 +107,8 @@ export const initialState: State = {
   snapshot: null,
   snapshots: 0,
   frames: [],
+  snapshotB: null,
+  framesB: [],
   diverged: null,
   notice: null,
   linkError: null,
@@ -131,6 +136,11 @@ export const useStore = create<State>()(() => ({ ...initialState }));
 
 export const getState = useStore.getState;
 export const setState = useStore.setState;
+
+/** The steps of the example on the clock: in compare mode the longer side's. */
+export function clockSteps(snap: Snapshot | null | undefined): number {
+  return snap?.steps ?? snap?.rule.steps ?? 0;
+}
 
 /** The last step the client holds a frame for (-1 when none). */
 export function headT(s: State = getState()): number {

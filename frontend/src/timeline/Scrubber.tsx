@@ -1,7 +1,7 @@
 // A scrubber over t with a tick per event (error arrived, plasticity, converged, diverged).
 import { seek } from "../state/session";
 import { stopped } from "../state/honest";
-import { useStore } from "../state/store";
+import { clockSteps, useStore } from "../state/store";
 
 const TICK_CLASS: Record<string, string> = {
   plasticity: "ew-tick-plasticity",
@@ -13,7 +13,7 @@ const TICK_CLASS: Record<string, string> = {
 export function Scrubber() {
   const t = useStore((s) => s.t);
   const frames = useStore((s) => s.frames);
-  const steps = useStore((s) => s.snapshot?.rule.steps ?? 0);
+  const steps = useStore((s) => clockSteps(s.snapshot));
   const halted = useStore((s) => stopped(s));
   const ticks: { t: number; kind: string }[] = [];
   for (const f of frames) {

@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from "react";
 import { seek } from "../state/session";
 import { stopped } from "../state/honest";
-import { setState, useStore } from "../state/store";
+import { clockSteps, setState, useStore } from "../state/store";
 
 const DECADES = 6;
 const MAX_ROWS = 60;
@@ -45,7 +45,7 @@ export function TimingDiagram() {
         .filter((id) => snapshot.graph.nodes[id].op !== "input" && live.has(id)) // never a deleted node
         .sort((a, b) => (snapshot.graph.nodes[a].distance.shortest ?? 1e9) - (snapshot.graph.nodes[b].distance.shortest ?? 1e9))
     : [];
-  const steps = snapshot?.rule.steps ?? 0;
+  const steps = clockSteps(snapshot);
   const maxRows = Math.min(rows.length, MAX_ROWS);
   const height = HEADER + maxRows * ROW + 4;
 

@@ -3,7 +3,7 @@ import {
   nextExample, reset, runExample, setSpeed, stepBack, stepForward, togglePlay,
 } from "../state/session";
 import { stopped } from "../state/honest";
-import { headT, setState, useStore } from "../state/store";
+import { clockSteps, headT, setState, useStore } from "../state/store";
 
 const SPEEDS = [0.5, 1, 2, 4, 8, 15, 30, 60];
 
@@ -11,7 +11,7 @@ export function Transport() {
   const playing = useStore((s) => s.playing);
   const speed = useStore((s) => s.speed);
   const t = useStore((s) => s.t);
-  const steps = useStore((s) => s.snapshot?.rule.steps ?? 0);
+  const steps = useStore((s) => clockSteps(s.snapshot));
   const ready = useStore((s) => s.snapshot !== null && s.status === "open" && !stopped(s));
   const halted = useStore((s) => stopped(s));
   const phase = useStore((s) => s.frames[s.t]?.phase);
