@@ -56,10 +56,10 @@ export function CompareLegend() {
   const heldB = useStore((s) => !!s.framesB[s.t]?.held);
   if (!b) return null;
   return (
-    <div className="ew-compare-legend" data-testid="compare-legend">
+    <div className="ew-compare-legend" data-testid="compare-legend"
+      title="cards: side a above, side b below the dashed line; charts: side b dashed">
       <span data-testid="compare-legend-a"><span className="ew-side-tag">a</span>{sideLabel(a, b)}{heldA ? " (done)" : ""}</span>
       <span data-testid="compare-legend-b"><span className="ew-side-tag ew-side-b">b</span>{sideLabel(b, a)}{heldB ? " (done)" : ""}</span>
-      <span className="ew-muted">cards: a above, b below the dashed line; charts: b dashed</span>
     </div>
   );
 }
