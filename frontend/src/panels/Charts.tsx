@@ -68,11 +68,15 @@ function series(f: Frame, view: DivergenceView, id: string): Metrics | undefined
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
   "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939"];
 
-/** Compare mode: the legend's title names the two rules. */
-function sidesTitle(): Partial<Layout["legend"]> {
+/** Compare mode: two legend entries that say which line style is which rule (each node
+ * has one entry; its side b line shares it). */
+function sideKeys(): Data[] {
   const { snapshot, snapshotB } = getState();
-  if (!snapshotB) return {};
-  return { title: { text: `a: ${sideLabel(snapshot, snapshotB)}<br>b: ${sideLabel(snapshotB, snapshot)} (dashed)` } };
+  if (!snapshotB) return [];
+  const key = (name: string, dash: "solid" | "dash"): Data => ({
+    type: "scatter", mode: "lines", name, x: [null], y: [null], line: { color: "#555", dash, width: 3 },
+  });
+  return [key(`a: ${sideLabel(snapshot, snapshotB)}`, "solid"), key(`b: ${sideLabel(snapshotB, snapshot)}`, "dash")];
 }
 
 function divergenceFigure(metric: Metric, view: DivergenceView, scale: number): Figure {
@@ -87,14 +91,14 @@ function divergenceFigure(metric: Metric, view: DivergenceView, scale: number): 
     ids.forEach((id, i) => {
       const color = PALETTE[i % PALETTE.length];
       data.push({
-        type: "scatter", mode: "lines+markers", name: snapshotB ? `${id} · a` : id, x: xs,
+        type: "scatter", mode: "lines+markers", name: id, x: xs,
         y: fs.map((f) => series(f, view, id)?.[metric] ?? null), line: { color }, legendgroup: id,
       });
       if (snapshotB) {
         data.push({
           type: "scatter", mode: "lines+markers", name: `${id} · b`, x: fsB.map((f) => f.t),
           y: fsB.map((f) => series(f, view, id)?.[metric] ?? null),
-          line: { color, dash: "dash" }, marker: { symbol: "circle-open" }, legendgroup: id,
+          line: { color, dash: "dash" }, marker: { symbol: "circle-open" }, legendgroup: id, showlegend: false,
         });
       }
     });
@@ -125,7 +129,7 @@ function divergenceFigure(metric: Metric, view: DivergenceView, scale: number): 
   }));
   const maxT = clockSteps(snapshot);
   let layout = baseLayout(VIEW_TITLE[view], t, metric, maxT, scale);
-  layout.legend = { ...layout.legend, ...sidesTitle() };
+  data.push(...sideKeys());
   if (many) {
     layout = {
       ...layout, showlegend: false, height: 320 * scale,
@@ -141,16 +145,16 @@ function energyFigure(scale: number): Figure {
   const fs = held(frames);
   const y = fs.map((f) => f.energy);
   const base = baseLayout("Energy", t, "energy", clockSteps(snapshot), scale);
-  const data: Data[] = [{ type: "scatter", mode: "lines+markers", name: snapshotB ? "energy · a" : "energy",
+  const data: Data[] = [{ type: "scatter", mode: "lines+markers", name: snapshotB ? "a" : "energy",
     x: fs.map((f) => f.t), y, line: { color: "#b2182b", width: 3 } }];
   const fsB = snapshotB ? held(framesB) : [];
   if (snapshotB) {
-    data.push({ type: "scatter", mode: "lines+markers", name: "energy · b", x: fsB.map((f) => f.t),
+    data.push({ type: "scatter", mode: "lines+markers", name: "b (dashed)", x: fsB.map((f) => f.t),
       y: fsB.map((f) => f.energy), line: { color: "#b2182b", width: 3, dash: "dash" }, marker: { symbol: "circle-open" } });
   }
   return {
     data,
-    layout: { ...base, showlegend: !!snapshotB, legend: { ...base.legend, ...sidesTitle() }, height: 240 * scale },
+    layout: { ...base, showlegend: !!snapshotB, height: 240 * scale },
     summary: JSON.stringify([y, fsB.map((f) => f.energy)]),
   };
 }
