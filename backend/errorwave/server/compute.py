@@ -26,7 +26,7 @@ from errorwave import presets
 from errorwave.config import Limits
 from errorwave.engine import Engine
 from errorwave.server import binary as binfmt
-from errorwave.server import pair, rpc
+from errorwave.server import pair, rpc, trainjob
 from errorwave.server.frameview import FrameView
 from errorwave.validation import ConfigInvalid, parse_config
 
@@ -67,6 +67,7 @@ class Slot:
         self.layouts: dict[int, binfmt.Layout] = {}  # binary layout when it was sent
         self.history_bytes = history_bytes
         self.kept = 0
+        self.training: trainjob.TrainJob | None = None  # a training run (trainjob.py)
 
     def remember(self, t: int, payloads: rpc.Payloads, watched: tuple[str, ...],
                  layout: binfmt.Layout) -> None:
@@ -154,10 +155,12 @@ class Core:
             "set": self.set_field, "reset": self.reset, "next_example": self.next_example,
             "watch": self.watch, "compare": self.compare,
         }
+        self.handlers.update(trainjob.handlers(self))
 
     # ----- dispatch ------------------------------------------------------------------------
     def handle(self, req: rpc.Ping | rpc.Close | rpc.Open | rpc.Current | rpc.Step | rpc.FrameAt
-               | rpc.SetField | rpc.Reset | rpc.NextExample | rpc.Watch | rpc.Compare) -> rpc.Reply:
+               | rpc.SetField | rpc.Reset | rpc.NextExample | rpc.Watch | rpc.TrainStart
+               | rpc.TrainChunk | rpc.TrainStop | rpc.Compare) -> rpc.Reply:
         cpu = time.thread_time()
         try:
             res = self._handle(req)
@@ -482,6 +485,10 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
     core.handle(rpc.Step(sid="warm-up", n=2, encodings=("json", "binary")))
     core.handle(rpc.Close(sid="warm-up"))
     conn.send((0, rpc.Reply()))
+    if settings.get("preload_training", True):
+        import threading
+
+        threading.Thread(target=trainjob.preload, name="preload", daemon=True).start()
     while True:
         try:
             msg = conn.recv()

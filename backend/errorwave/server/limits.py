@@ -47,6 +47,10 @@ class Settings:
     chunk_budget_s: float = 0.03    # multi-step requests yield to other sessions this often
     history_bytes: int = 4 << 20    # frames kept per session for seek back
     play_ahead: int = 1             # while playing, compute the next frame during the wait
+    max_training_examples: int = 200_000  # examples one training run may train on
+    training_updates_s: float = 0.25      # training progress goes out at most this often
+    training_boundary_s: float = 1.0      # the decision boundary is recomputed this often
+    preload_training: bool = True         # workers import training's modules once ready
     # engine caps
     max_nodes: int = 200
     max_units: int = 256
@@ -97,7 +101,8 @@ class Settings:
                 "max_rate": self.max_rate, "max_sessions": self.max_sessions,
                 "messages_per_second": self.messages_per_second,
                 "step_cpu_limit_s": self.step_cpu_limit_s, "idle_timeout_s": self.idle_timeout_s,
-                "history_bytes": self.history_bytes}
+                "history_bytes": self.history_bytes,
+                "max_training_examples": self.max_training_examples}
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,6 +123,8 @@ class Settings:
                 values[f.name] = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
             elif f.type in ("int", int):
                 values[f.name] = int(raw)
+            elif f.type in ("bool", bool):
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             elif f.type in ("float", float):
                 values[f.name] = float(raw)
             else:

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from errorwave.config import RuleSpec
+from errorwave.config import RuleSpec, Training
 from errorwave.server.quoting import clip, short
 
 PROTO: Literal[1] = 1
@@ -136,9 +136,31 @@ class CompareMode(_Strict):
     rule: RuleSpec | None
 
 
+class Train(_Strict):
+    """Start a training run of the session's configuration (docs/training.md): a rule and
+    backprop from the same start, in chunks under the CPU cap; answered by `training`
+    messages. `training` replaces the configuration's training settings for this run. A
+    new `train` stops the run before it."""
+
+    type: Literal["train"]
+    training: Training | None = None
+
+
+class TrainPause(_Strict):
+    type: Literal["train_pause"]
+
+
+class TrainResume(_Strict):
+    type: Literal["train_resume"]
+
+
+class TrainStop(_Strict):
+    type: Literal["train_stop"]
+
+
 ClientMessage = Annotated[
     Hello | Load | Step | RunExample | Play | Pause | Seek | Set | Reset | NextExample | Watch
-    | Share | Follow | View | CompareMode,
+    | Share | Follow | View | CompareMode | Train | TrainPause | TrainResume | TrainStop,
     Field(discriminator="type"),
 ]
 _client = TypeAdapter(ClientMessage)
@@ -366,11 +388,61 @@ class Error(_Open):
     issues: list[Issue] | None = None
 
 
-ServerMessage = Annotated[Welcome | Snapshot | Frame | Schema | Updates | Event | Error,
-                          Field(discriminator="type")]
+class TrainRow(_Open):
+    """One batch of a training run: a learning row (docs/contract.md) with the batch's
+    numbers (errorwave.training.Trainer's rows, as they are)."""
+
+    example: int = Field(description="Examples learned before this batch")
+    index: int
+    epoch: int
+    batch_size: int
+    loss: float | None
+    accuracy: float | None
+    angle: dict[str, float | None] = Field(description="Per parameter node, degrees to backprop's update")
+    cosine: float | None = Field(description="Of the update to backprop's at the same weights")
+    rel_l2: float | None
+    backprop_loss: float | None = None
+    distance: float | None = Field(description="L2 distance of the weights to backprop's run")
+    dropped: int
+    boundary: dict[str, Any] | None = None
+
+
+class TrainEpoch(_Open):
+    epoch: int
+    examples: int
+    test_loss: float | None
+    test_accuracy: float | None
+    train_loss: float | None
+    train_accuracy: float | None
+    distance: float | None
+    backprop_test_loss: float | None = None
+    backprop_test_accuracy: float | None = None
+
+
+class TrainingProgress(_Open):
+    """A training run's progress, at most a few times a second: the rows since the last one."""
+
+    type: Literal["training"]
+    run: int = Field(description="Counts the session's runs; a new run starts the curves afresh")
+    state: Literal["running", "paused", "stopped", "done", "failed"]
+    examples: int = Field(description="Examples trained so far")
+    total: int = Field(description="Examples the run trains on (epochs x training split)")
+    epoch: int
+    epochs: int
+    rate: float | None = Field(description="Examples per second while running")
+    rule: str
+    rows: list[TrainRow]
+    epoch_rows: list[TrainEpoch]
+    boundary: dict[str, Any] | None = Field(
+        default=None, description="2-D datasets: the rule's decision boundary now (boundary.py)")
+
+
+ServerMessage = Annotated[Welcome | Snapshot | Frame | Schema | Updates | Event | Error
+                          | TrainingProgress, Field(discriminator="type")]
 
 _TYPES = ("hello", "load", "step", "run_example", "play", "pause", "seek", "set", "reset",
-          "next_example", "watch", "share", "follow", "view", "compare")
+          "next_example", "watch", "share", "follow", "view", "compare", "train", "train_pause",
+          "train_resume", "train_stop")
 
 
 class Protocol(BaseModel):

@@ -93,8 +93,29 @@ class Compare(_Req):
     rule: dict[str, JsonValue] | None = None
 
 
+class TrainStart(_Req):
+    """Start a training run of the session's configuration (server/trainjob.py); `training`
+    replaces the configuration's training settings."""
+
+    op: Literal["train_start"] = "train_start"
+    training: dict[str, JsonValue] | None = None
+    max_examples: int = Field(ge=1)
+
+
+class TrainChunk(_Req):
+    """Train batches for up to `budget_s` of CPU; with `boundary`, the decision boundary too."""
+
+    op: Literal["train_chunk"] = "train_chunk"
+    budget_s: float | None = None
+    boundary: bool = False
+
+
+class TrainStop(_Req):
+    op: Literal["train_stop"] = "train_stop"
+
+
 Request = Annotated[Ping | Close | Open | Current | Step | FrameAt | SetField | Reset | NextExample
-                    | Watch | Compare, Field(discriminator="op")]
+                    | Watch | Compare | TrainStart | TrainChunk | TrainStop, Field(discriminator="op")]
 
 
 class State(BaseModel):
@@ -123,6 +144,7 @@ class Reply(BaseModel):
     finished: bool = True
     row: dict[str, Any] | None = None
     row_b: dict[str, Any] | None = None  # next_example in compare mode: side b's row
+    training: dict[str, Any] | None = None  # train_start / train_chunk (trainjob.py)
     cpu_s: float = 0.0  # CPU this request used in the worker (for fair scheduling)
 
 

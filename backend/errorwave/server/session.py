@@ -157,6 +157,7 @@ class Session:
             if self.classes is not None:
                 self.classes.leave(self)
                 await self.classes.end(self)
+            self.dispatch.training.close()
             await self.runner.close()
             if self.closing is not None:
                 await self.side.close(*self.closing)

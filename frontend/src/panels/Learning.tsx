@@ -5,7 +5,8 @@
 import { useCallback, useEffect, useRef } from "react";
 import type { Data, Layout } from "plotly.js";
 import { nextExample } from "../state/session";
-import { getState, useStore, type LearnRow } from "../state/store";
+import { getState, useStore, type Boundary, type LearnRow } from "../state/store";
+import { useTraining } from "../state/training";
 import { Plot, type Figure } from "./Plot";
 
 const TIMING = { quietMs: 120, maxWaitMs: 1000 };
@@ -43,10 +44,53 @@ function learningFigure(scale: number): Figure {
   return { data, layout, summary: JSON.stringify(xs) };
 }
 
-function boundaryFigure(scale: number): Figure {
+/** A training run (the rule and backprop from the same start, per batch): loss, accuracy
+ * (per batch; held-out per epoch) and the weights' distance to the backprop run. */
+function trainingFigure(scale: number): Figure {
+  const { rows, epochRows, rule, run } = useTraining.getState();
+  const xs = rows.map((r) => r.example + r.batch_size);
+  const ex = epochRows.map((e) => e.examples);
+  const ruleColor = "#b2182b";
+  const bpColor = "#2166ac";
+  const line = (color: string, dash?: "dot") => ({ color, width: 2 * scale, ...(dash ? { dash } : {}) });
+  const mark = (color: string) => ({ color, size: 9 * scale, symbol: "diamond" });
+  const data: Data[] = [
+    { type: "scatter", mode: "lines", name: `${rule} loss`, x: xs, y: rows.map((r) => r.loss), line: line(ruleColor) },
+    { type: "scatter", mode: "lines", name: "backprop loss", x: xs, y: rows.map((r) => r.backprop_loss ?? null), line: line(bpColor, "dot") },
+    { type: "scatter", mode: "lines", name: `${rule} batch accuracy`, x: xs, y: rows.map((r) => r.accuracy), line: line(ruleColor), xaxis: "x2", yaxis: "y2", opacity: 0.6 },
+    { type: "scatter", mode: "lines+markers", name: `${rule} test accuracy`, x: ex, y: epochRows.map((e) => e.test_accuracy), line: line(ruleColor), marker: mark(ruleColor), xaxis: "x2", yaxis: "y2" },
+    { type: "scatter", mode: "lines+markers", name: "backprop test accuracy", x: ex, y: epochRows.map((e) => e.backprop_test_accuracy ?? null), line: line(bpColor, "dot"), marker: mark(bpColor), xaxis: "x2", yaxis: "y2" },
+    { type: "scatter", mode: "lines", name: "distance to backprop", x: xs, y: rows.map((r) => r.distance), line: line("#555"), xaxis: "x3", yaxis: "y3" },
+  ];
+  const font = { size: 12 * scale };
+  const x = (anchor: string, title?: string): Partial<Layout["xaxis"]> =>
+    ({ anchor, tickfont: font, rangemode: "tozero", ...(title ? { title: { text: title } } : {}) }) as Partial<Layout["xaxis"]>;
+  const layout: Partial<Layout> = {
+    height: 600 * scale,
+    margin: { l: 60 * scale, r: 12, t: 28 * scale, b: 170 * scale },
+    font: { size: 13 * scale },
+    xaxis: x("y"), xaxis2: { ...x("y2"), matches: "x" }, xaxis3: { ...x("y3", "examples trained"), matches: "x" },
+    yaxis: { title: { text: "loss" }, domain: [0.7, 1], rangemode: "tozero" },
+    yaxis2: { title: { text: "accuracy" }, domain: [0.36, 0.64], range: [0, 1.02] },
+    yaxis3: { title: { text: "‖θ − θ_BP‖" }, domain: [0, 0.28], rangemode: "tozero", exponentformat: "e" },
+    legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top", font },
+    title: { text: `Training: ${rule} beside backprop`, font: { size: 15 * scale } },
+  };
+  return { data, layout, summary: JSON.stringify([run, rows.length, epochRows.length]) };
+}
+
+function latestBoundary(): { b: Boundary; label: string } | null {
+  const t = useTraining.getState();
+  if (t.boundary) return { b: t.boundary, label: `${t.rule} after ${t.examples} training examples` };
   const rows = getState().learnRows;
   const b = [...rows].reverse().find((r) => r.boundary)?.boundary;
-  if (!b) return { data: [], layout: {}, summary: "" };
+  return b ? { b, label: `after ${rows[rows.length - 1]?.example + 1} examples` } : null;
+}
+
+function boundaryFigure(scale: number): Figure {
+  const found = latestBoundary();
+  if (!found) return { data: [], layout: {}, summary: "" };
+  const { b, label } = found;
   const level = b.level;
   const zs = b.z.flat().filter((v): v is number => v !== null);
   const spread = Math.max(1e-9, ...zs.map((v) => Math.abs(v - level)));
@@ -70,10 +114,10 @@ function boundaryFigure(scale: number): Figure {
     data,
     layout: {
       height: 300 * scale, margin: { l: 36, r: 12, t: 28 * scale, b: 30 }, font: { size: 12 * scale },
-      title: { text: `Decision boundary after ${rows[rows.length - 1]?.example + 1} examples`, font: { size: 14 * scale } },
+      title: { text: `Decision boundary ${label}`, font: { size: 14 * scale } },
       xaxis: { scaleanchor: "y", constrain: "domain" }, showlegend: false,
     },
-    summary: JSON.stringify(rows.length),
+    summary: JSON.stringify(label),
   };
 }
 
@@ -101,25 +145,29 @@ export function LearningPanel() {
   const learn = useLearnMany();
   const build = useCallback(() => learningFigure(scale), [scale]);
   const buildB = useCallback(() => boundaryFigure(scale), [scale]);
-  const planar = rows.some((r) => r.boundary);
+  const training = useTraining();
+  const buildT = useCallback(() => trainingFigure(scale), [scale]);
+  const planar = rows.some((r) => r.boundary) || training.boundary !== null;
   return (
-    <section className="ew-panel" aria-label="learning" data-testid="learning-panel" data-rows={rows.length}>
+    <section className="ew-panel" aria-label="learning" data-testid="learning-panel" data-rows={rows.length}
+      data-train-rows={training.rows.length}>
       <h2>Learning</h2>
       <div className="ew-learn-controls">
         <button data-testid="learn-1" disabled={!ready} onClick={() => learn(1)}>learn 1 example</button>
         <button data-testid="learn-10" disabled={!ready} onClick={() => learn(10)}>learn 10</button>
       </div>
+      {training.run > 0 && (
+        <Plot build={buildT} version={[training.rows, training.epochRows, scale]} testid="training-chart" {...TIMING} />
+      )}
       {rows.length === 0 ? (
         <p className="ew-muted">
           Each “next example” applies this example's updates and moves on; the loss and each layer's
           angle to backprop's update appear here{dataset ? `, with the ${dataset} data and the decision boundary` : ""}.
         </p>
       ) : (
-        <>
-          <Plot build={build} version={[rows, scale]} testid="learning-chart" {...TIMING} />
-          {planar && <Plot build={buildB} version={[rows, scale]} testid="dataset-view" {...TIMING} />}
-        </>
+        <Plot build={build} version={[rows, scale]} testid="learning-chart" {...TIMING} />
       )}
+      {planar && <Plot build={buildB} version={[rows, training.boundary, scale]} testid="dataset-view" {...TIMING} />}
     </section>
   );
 }

@@ -5,6 +5,7 @@ import type { Config, RuleSpec } from "../protocol/config";
 import { commitConfig } from "../state/editing";
 import { settingIssues } from "../state/honest";
 import { getState, ruleInfo, useStore } from "../state/store";
+import { TrainingControls } from "./TrainingControls";
 
 function inRange(p: RuleParam, v: unknown): boolean {
   if (v === null) return !!p.nullable;
@@ -121,6 +122,7 @@ export function RulePanel() {
           </div>
         </>
       )}
+      <TrainingControls />
     </section>
   );
 }

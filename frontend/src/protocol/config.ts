@@ -72,6 +72,18 @@ export interface TourStop {
   caption: string;
 }
 
+/** Settings of a training run (docs/training.md); the stepping engine ignores them. */
+export interface Training {
+  epochs?: number;
+  batch_size?: number;
+  optimiser?: "sgd" | "momentum" | "adam";
+  lr?: number | null;
+  momentum?: number;
+  test_split?: number;
+  max_examples?: number | null;
+  shuffle?: boolean;
+}
+
 export interface Config {
   version: 1;
   title?: string | null;
@@ -85,6 +97,7 @@ export interface Config {
   /** Compare mode: a second rule beside `rule`, one clock (src/compare/). */
   compare?: { rule: RuleSpec } | null;
   tour?: TourStop[] | null;
+  training?: Training | null;
 }
 
 /** One problem found by the server's validation; names the node and field when it can. */
@@ -107,4 +120,5 @@ export type ConfigSchemaChecks = [
   Assert<Covers<DatasetData, G.DatasetData>>,
   Assert<Covers<RuleSpec, G.RuleSpec>>,
   Assert<Covers<TourStop, G.TourStop>>,
+  Assert<Covers<Training, G.Training>>,
 ];

@@ -4,6 +4,7 @@
 import type { Config, Issue, Matrix, Vector } from "./config";
 import type { Assert, Covers } from "./checks";
 import type * as G from "./generated/protocol";
+import type { TrainingMessage } from "../state/training";
 
 export const PROTO = 1;
 
@@ -155,7 +156,8 @@ export interface ServerError {
   issues?: Issue[];
 }
 
-export type ServerMessage = Welcome | Snapshot | Frame | FrameSchema | UpdatesMessage | SessionEvent | ServerError;
+export type ServerMessage = Welcome | Snapshot | Frame | FrameSchema | UpdatesMessage | SessionEvent | ServerError
+  | TrainingMessage;
 
 // `load` carries the page's Config (checked against the configuration schema in config.ts)
 export type ClientMessage =

@@ -7,6 +7,7 @@ import type { Config } from "../protocol/config";
 import type { ClientMessage, Frame, ServerMessage, Snapshot, UpdatesMessage } from "../protocol/messages";
 import { Socket, type SocketHandlers } from "../protocol/socket";
 import { clockSteps, getState, headT, setState, useStore, type LearnRow, type State } from "./store";
+import { onTraining } from "./training";
 import { bindClassroom, classEvent, isFollower, joinFailed, leaveClass } from "./classroom";
 
 /** What the session needs of the outside world (a fake in unit tests). */
@@ -102,6 +103,8 @@ export class LiveSession {
         return this.onFrame(msg);
       case "updates":
         return this.onUpdates(msg);
+      case "training":
+        return onTraining(msg);
       case "error":
         if (msg.code === "unknown_class") joinFailed();
         if (msg.code === "diverged") this.stopPlaying(false);

@@ -16,7 +16,11 @@ export type Client =
   | Share
   | Follow
   | View
-  | CompareMode;
+  | CompareMode
+  | Train
+  | TrainPause
+  | TrainResume
+  | TrainStop;
 /**
  * Frames as float32 columns (docs/server.md)
  */
@@ -76,7 +80,43 @@ export type Type12 = "follow";
 export type Type13 = "view";
 export type Name = string;
 export type Type14 = "compare";
-export type Server = Welcome | Snapshot | Frame | Schema | Updates1 | Event | Error1;
+/**
+ * Examples per update
+ */
+export type BatchSize = number;
+/**
+ * Passes over the training split
+ */
+export type Epochs = number;
+/**
+ * The optimiser's learning rate (default: the rule's lr)
+ */
+export type Lr = number | null;
+/**
+ * Cap on the training examples used per epoch
+ */
+export type MaxExamples = number | null;
+/**
+ * Momentum of optimiser = momentum
+ */
+export type Momentum = number;
+/**
+ * torch.optim.SGD, SGD with momentum, or Adam; each gets -(rule update)/(rule lr) as its gradient
+ */
+export type Optimiser = "sgd" | "momentum" | "adam";
+/**
+ * Reshuffle the training split every epoch
+ */
+export type Shuffle = boolean;
+/**
+ * Fraction of the data held out
+ */
+export type TestSplit = number;
+export type Type15 = "train";
+export type Type16 = "train_pause";
+export type Type17 = "train_resume";
+export type Type18 = "train_stop";
+export type Server = Welcome | Snapshot | Frame | Schema | Updates1 | Event | Error1 | TrainingProgress;
 export type Binary1 = boolean;
 export type Proto1 = 1;
 /**
@@ -85,7 +125,7 @@ export type Proto1 = 1;
 export type Rules = {
   [k: string]: unknown | undefined;
 }[];
-export type Type15 = "welcome";
+export type Type19 = "welcome";
 export type Depth = number;
 export type Longest = number | null;
 export type Shortest = number | null;
@@ -107,7 +147,7 @@ export type SignConvention = string;
  * Compare mode: the clock's steps (the longer of the two sides' examples)
  */
 export type Steps = number | null;
-export type Type16 = "snapshot";
+export type Type20 = "snapshot";
 export type Cosine = number | null;
 export type MaxAbs = number | null;
 export type RelL2 = number | null;
@@ -156,7 +196,7 @@ export type Stage1 = string;
  */
 export type Stages = Stage[];
 export type T2 = number;
-export type Type17 = "frame";
+export type Type21 = "frame";
 /**
  * Per parameter node: the norm of its cumulative update
  */
@@ -178,12 +218,12 @@ export type Count = number;
 export type Dtype = "float32";
 export type Example2 = number;
 export type Revision2 = number;
-export type Type18 = "schema";
+export type Type22 = "schema";
 export type Example3 = number;
 export type Nodes5 = string[];
 export type Revision3 = number;
 export type Side2 = ("a" | "b") | null;
-export type Type19 = "updates";
+export type Type23 = "updates";
 /**
  * playing | paused | example_done | learned | starting | shared {code, url, title} | followers {code, count} | following {code, url, title} | view {view} | class_ended {code, title, message}
  */
@@ -192,7 +232,7 @@ export type Kind1 = string;
  * Compare mode: `learned` of side b
  */
 export type Side3 = ("a" | "b") | null;
-export type Type20 = "event";
+export type Type24 = "event";
 export type Code1 =
   | "bad_json"
   | "bad_message"
@@ -212,7 +252,68 @@ export type Message = string;
 export type Node1 = string | null;
 export type Path2 = string;
 export type Message1 = string;
-export type Type21 = "error";
+export type Type25 = "error";
+/**
+ * 2-D datasets: the rule's decision boundary now (boundary.py)
+ */
+export type Boundary = {
+  [k: string]: unknown | undefined;
+} | null;
+export type Epoch = number;
+export type BackpropTestAccuracy = number | null;
+export type BackpropTestLoss = number | null;
+export type Distance1 = number | null;
+export type Epoch1 = number;
+export type Examples = number;
+export type TestAccuracy = number | null;
+export type TestLoss = number | null;
+export type TrainAccuracy = number | null;
+export type TrainLoss = number | null;
+export type EpochRows = TrainEpoch[];
+export type Epochs1 = number;
+/**
+ * Examples trained so far
+ */
+export type Examples1 = number;
+/**
+ * Examples per second while running
+ */
+export type Rate1 = number | null;
+export type Accuracy = number | null;
+export type BackpropLoss = number | null;
+export type BatchSize1 = number;
+export type Boundary1 = {
+  [k: string]: unknown | undefined;
+} | null;
+/**
+ * Of the update to backprop's at the same weights
+ */
+export type Cosine1 = number | null;
+/**
+ * L2 distance of the weights to backprop's run
+ */
+export type Distance2 = number | null;
+export type Dropped = number;
+export type Epoch2 = number;
+/**
+ * Examples learned before this batch
+ */
+export type Example4 = number;
+export type Index = number;
+export type Loss = number | null;
+export type RelL21 = number | null;
+export type Rows = TrainRow[];
+export type Rule1 = string;
+/**
+ * Counts the session's runs; a new run starts the curves afresh
+ */
+export type Run = number;
+export type State = "running" | "paused" | "stopped" | "done" | "failed";
+/**
+ * Examples the run trains on (epochs x training split)
+ */
+export type Total = number;
+export type Type26 = "training";
 
 /**
  * Messages on /ws. `client`: what a browser sends; `server`: what it receives. See docs/contract.md and docs/server.md.
@@ -370,6 +471,56 @@ export interface RuleSpec {
   [k: string]: unknown | undefined;
 }
 /**
+ * Start a training run of the session's configuration (docs/training.md): a rule and
+ * backprop from the same start, in chunks under the CPU cap; answered by `training`
+ * messages. `training` replaces the configuration's training settings for this run. A
+ * new `train` stops the run before it.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "Train".
+ */
+export interface Train {
+  training?: Training | null;
+  type: Type15;
+}
+/**
+ * Settings of a training run (`errorwave.training`); the stepping engine ignores them.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "Training".
+ */
+export interface Training {
+  batch_size?: BatchSize;
+  epochs?: Epochs;
+  lr?: Lr;
+  max_examples?: MaxExamples;
+  momentum?: Momentum;
+  optimiser?: Optimiser;
+  shuffle?: Shuffle;
+  test_split?: TestSplit;
+}
+/**
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "TrainPause".
+ */
+export interface TrainPause {
+  type: Type16;
+}
+/**
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "TrainResume".
+ */
+export interface TrainResume {
+  type: Type17;
+}
+/**
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "TrainStop".
+ */
+export interface TrainStop {
+  type: Type18;
+}
+/**
  * This interface was referenced by `Protocol`'s JSON-Schema
  * via the `definition` "Welcome".
  */
@@ -378,7 +529,7 @@ export interface Welcome {
   limits: Limits;
   proto: Proto1;
   rules: Rules;
-  type: Type15;
+  type: Type19;
   [k: string]: unknown | undefined;
 }
 export interface Limits {
@@ -400,7 +551,7 @@ export interface Snapshot {
   side?: Side;
   sign_convention: SignConvention;
   steps?: Steps;
-  type: Type16;
+  type: Type20;
   [k: string]: unknown | undefined;
 }
 /**
@@ -500,7 +651,7 @@ export interface Frame {
   side?: Side1;
   stages?: Stages;
   t: T2;
-  type: Type17;
+  type: Type21;
   update_norms?: UpdateNorms;
   updates: Updates;
   /**
@@ -592,7 +743,7 @@ export interface Schema {
   dtype?: Dtype;
   example: Example2;
   revision: Revision2;
-  type: Type18;
+  type: Type22;
   [k: string]: unknown | undefined;
 }
 /**
@@ -618,7 +769,7 @@ export interface Updates1 {
   revision: Revision3;
   side?: Side2;
   steps: Steps1;
-  type: Type19;
+  type: Type23;
   [k: string]: unknown | undefined;
 }
 export interface Steps1 {
@@ -635,7 +786,7 @@ export interface Steps1 {
 export interface Event {
   kind: Kind1;
   side?: Side3;
-  type: Type20;
+  type: Type24;
   [k: string]: unknown | undefined;
 }
 /**
@@ -646,7 +797,7 @@ export interface Error1 {
   code: Code1;
   issues?: Issues;
   message: Message1;
-  type: Type21;
+  type: Type25;
   [k: string]: unknown | undefined;
 }
 /**
@@ -659,4 +810,70 @@ export interface Issue {
   node: Node1;
   path: Path2;
   [k: string]: unknown | undefined;
+}
+/**
+ * A training run's progress, at most a few times a second: the rows since the last one.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "TrainingProgress".
+ */
+export interface TrainingProgress {
+  boundary?: Boundary;
+  epoch: Epoch;
+  epoch_rows: EpochRows;
+  epochs: Epochs1;
+  examples: Examples1;
+  rate: Rate1;
+  rows: Rows;
+  rule: Rule1;
+  run: Run;
+  state: State;
+  total: Total;
+  type: Type26;
+  [k: string]: unknown | undefined;
+}
+/**
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "TrainEpoch".
+ */
+export interface TrainEpoch {
+  backprop_test_accuracy?: BackpropTestAccuracy;
+  backprop_test_loss?: BackpropTestLoss;
+  distance: Distance1;
+  epoch: Epoch1;
+  examples: Examples;
+  test_accuracy: TestAccuracy;
+  test_loss: TestLoss;
+  train_accuracy: TrainAccuracy;
+  train_loss: TrainLoss;
+  [k: string]: unknown | undefined;
+}
+/**
+ * One batch of a training run: a learning row (docs/contract.md) with the batch's
+ * numbers (errorwave.training.Trainer's rows, as they are).
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "TrainRow".
+ */
+export interface TrainRow {
+  accuracy: Accuracy;
+  angle: Angle;
+  backprop_loss?: BackpropLoss;
+  batch_size: BatchSize1;
+  boundary?: Boundary1;
+  cosine: Cosine1;
+  distance: Distance2;
+  dropped: Dropped;
+  epoch: Epoch2;
+  example: Example4;
+  index: Index;
+  loss: Loss;
+  rel_l2: RelL21;
+  [k: string]: unknown | undefined;
+}
+/**
+ * Per parameter node, degrees to backprop's update
+ */
+export interface Angle {
+  [k: string]: (number | null) | undefined;
 }
