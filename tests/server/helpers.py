@@ -26,6 +26,7 @@ TEST_SETTINGS = {
     "stall_s": 0.5,
     "stuck_timeout_s": 30.0,
     "max_rate": 200.0,
+    "preload_training": False,  # seconds of imports per worker; test_training.py turns it on
 }
 
 
