@@ -17,6 +17,7 @@ import { RulePanel } from "./panels/RulePanel";
 import { useStore, type PanelId, type State } from "./state/store";
 import { Scrubber } from "./timeline/Scrubber";
 import { TimingDiagram } from "./timeline/TimingDiagram";
+import { StageCaption } from "./timeline/SlowMotion";
 import { Transport } from "./timeline/Transport";
 import { TourBar } from "./tour/TourBar";
 import { useKeyboard } from "./timeline/useKeyboard";
@@ -63,6 +64,7 @@ export function App() {
             <GraphEditor />
           </ReactFlowProvider>
           <DivergedBadge />
+          <StageCaption />
         </div>
         <Transport />
         <Scrubber />

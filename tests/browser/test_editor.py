@@ -73,6 +73,7 @@ def test_export_config_and_trajectory(page):
     wait_loaded(page)
     page.get_by_test_id("step").click()
     wait_t(page, 1)
+    page.get_by_test_id("export-menu").click()
     with page.expect_download() as dl:
         page.get_by_test_id("export-csv").click()
     text = Path(dl.value.path()).read_text()

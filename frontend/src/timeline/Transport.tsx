@@ -3,6 +3,7 @@ import {
   nextExample, reset, runExample, setSpeed, stepBack, stepForward, togglePlay,
 } from "../state/session";
 import { stopped } from "../state/honest";
+import { SlowMotionButton } from "./SlowMotion";
 import { clockSteps, headT, setState, useStore } from "../state/store";
 
 const SPEEDS = [0.5, 1, 2, 4, 8, 15, 30, 60];
@@ -25,6 +26,7 @@ export function Transport() {
         {playing ? "❚❚ pause" : "▶ play"}
       </button>
       <button data-testid="step" onClick={stepForward} disabled={!ready || done} title="→">step ▶</button>
+      <SlowMotionButton />
       <button data-testid="run-example" onClick={runExample} disabled={!ready || done} title="End">run to end</button>
       <button data-testid="next-example" onClick={nextExample} disabled={!ready}>next example</button>
       <label>
