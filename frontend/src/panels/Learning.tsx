@@ -67,7 +67,7 @@ function trainingFigure(scale: number): Figure {
     ({ anchor, tickfont: font, rangemode: "tozero", ...(title ? { title: { text: title } } : {}) }) as Partial<Layout["xaxis"]>;
   const layout: Partial<Layout> = {
     height: 600 * scale,
-    margin: { l: 60 * scale, r: 12, t: 28 * scale, b: 170 * scale },
+    margin: { l: 78 * scale, r: 12, t: 28 * scale, b: 170 * scale },
     font: { size: 13 * scale },
     xaxis: x("y"), xaxis2: { ...x("y2"), matches: "x" }, xaxis3: { ...x("y3", "examples trained"), matches: "x" },
     yaxis: { title: { text: "loss" }, domain: [0.7, 1], rangemode: "tozero" },
