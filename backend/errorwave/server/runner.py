@@ -288,6 +288,8 @@ class Runner:
 
     # ----- the task -----------------------------------------------------------------------
     def start(self, plan: Plan) -> None:
+        if plan.n is not None and plan.n <= 0:  # a plan resumed after its last step landed
+            return
         self._stop.clear()
         self.plan = plan
         self.task = asyncio.create_task(self._run(plan))
