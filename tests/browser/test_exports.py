@@ -41,9 +41,10 @@ def test_exports_match_the_session(page, artifacts: Path) -> None:
     for t in range(1, T + 1):
         page.get_by_test_id("step").click()
         wait_t(page, t)
-    page.wait_for_function("() => document.querySelector('[data-testid=timing-diagram]')"
-                           "?.dataset.timing?.includes('\"rows\"')")
-    page.wait_for_timeout(300)  # the timing diagram redraws at most every 150 ms
+    # the timing diagram redraws at most every 150 ms: wait for the drawing of every step
+    page.wait_for_function("n => { const d = document.querySelector('[data-testid=timing-diagram]')"
+                           "?.dataset.timing; return !!d && Object.values(JSON.parse(d).shade)"
+                           ".every(s => s.length === n) }", arg=T + 1)
     held = [frames.at(t) for t in range(T + 1)]
 
     # CSV: every held step, node and unit, the numbers as received

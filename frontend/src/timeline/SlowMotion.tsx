@@ -3,7 +3,7 @@
 // graph with its one-line caption in large type. Nothing here knows a rule: a rule that
 // declares its stages gets slow motion (docs/slow-motion.md).
 // Keys: S starts, S again goes to the next stage at once, Escape stops.
-import { useEffect, useState } from "react";
+import { useEffect, useLayoutEffect, useState } from "react";
 import { create } from "zustand";
 import type { Stage } from "../protocol/messages";
 import { pause } from "../state/session";
@@ -91,7 +91,8 @@ function useSlowMotionKeys(): void {
  * unless the highlighted cards sit lower than its middle. */
 function useHighlight(stage: Stage | undefined): "top" | "bottom" {
   const [place, setPlace] = useState<"top" | "bottom">("bottom");
-  useEffect(() => {
+  // a layout effect: the cards are lit in the same task that shows the caption
+  useLayoutEffect(() => {
     if (!stage) return;
     const on = new Set(stage.nodes);
     const cards = [...document.querySelectorAll<HTMLElement>(".ew-graph-wrap [data-node-id]")];
