@@ -4,6 +4,7 @@
 import { useEffect, useState } from "react";
 import type { Training } from "../protocol/config";
 import { commitConfig } from "../state/editing";
+import { useClass } from "../state/classroom";
 import { send } from "../state/session";
 import { getState, useStore } from "../state/store";
 import { trainMessage, useTraining } from "../state/training";
@@ -73,9 +74,11 @@ export function TrainingControls() {
   const training = useStore((s) => s.config?.training ?? null);
   const dataset = useStore((s) => (s.config?.data as { dataset?: string } | undefined)?.dataset);
   const ruleLr = useStore((s) => s.snapshot?.rule.settings.lr as number | undefined);
-  const ready = useStore((s) => s.snapshot !== null && s.status === "open" && s.issues.length === 0);
+  // a follower watches the teacher's run: its own commands would be refused (read_only)
+  const following = useClass((c) => (c.following?.code ?? c.joining) !== null);
+  const ready = useStore((s) => s.snapshot !== null && s.status === "open" && s.issues.length === 0) && !following;
   const state = useTraining((s) => s.state);
-  const active = state === "running" || state === "paused";
+  const active = (state === "running" || state === "paused") && !following;
   return (
     <div className="ew-training" data-testid="training-controls">
       <h3>Training</h3>

@@ -7,7 +7,7 @@ import type { Config } from "../protocol/config";
 import type { ClientMessage, Frame, ServerMessage, Snapshot, UpdatesMessage } from "../protocol/messages";
 import { Socket, type SocketHandlers } from "../protocol/socket";
 import { clockSteps, getState, headT, setState, useStore, type LearnRow, type State } from "./store";
-import { onTraining } from "./training";
+import { onTraining, trainingLost } from "./training";
 import { bindClassroom, classEvent, isFollower, joinFailed, leaveClass } from "./classroom";
 
 /** What the session needs of the outside world (a fake in unit tests). */
@@ -52,6 +52,7 @@ export class LiveSession {
   onOpen(): void {
     const s = this.deps.getState();
     this.watched = null;
+    trainingLost();
     if (isFollower()) return; // the server follows the class (?class= on the socket)
     const config = s.snapshot?.config ?? s.config;
     if (!config) return;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { applyTraining, idleTraining, MAX_ROWS, type TrainingMessage, type TrainRow } from "./training";
+import {
+  applyTraining, idleTraining, MAX_ROWS, trainingLost, useTraining, type TrainingMessage, type TrainRow,
+} from "./training";
 
 const row = (example: number): TrainRow => ({
   example, index: 0, epoch: 0, batch_size: 4, loss: 1, accuracy: 0.5, angle: {}, cosine: 1,
@@ -34,5 +36,17 @@ describe("training rows", () => {
     const s = applyTraining(idleTraining, msg(1, many));
     expect(s.rows.length).toBe(MAX_ROWS);
     expect(s.rows[0].example).toBe(5);
+  });
+});
+
+describe("a reconnect", () => {
+  it("ends a run shown as going (the new server session holds none), and only such a run", () => {
+    useTraining.setState(applyTraining(idleTraining, msg(1, [row(0)], { rate: 10 })));
+    trainingLost();
+    expect(useTraining.getState().state).toBe("stopped");
+    expect(useTraining.getState().rows.length).toBe(1); // the curves stay
+    useTraining.setState({ state: "done" });
+    trainingLost();
+    expect(useTraining.getState().state).toBe("done");
   });
 });

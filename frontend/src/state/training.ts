@@ -88,6 +88,12 @@ export function applyTraining(cur: TrainingState, msg: TrainingMessage): Trainin
   };
 }
 
+/** A new server session (after a reconnect) holds no run: one shown as going has ended. */
+export function trainingLost(): void {
+  const s = useTraining.getState();
+  if (s.state === "running" || s.state === "paused") useTraining.setState({ state: "stopped", rate: null });
+}
+
 export function onTraining(msg: TrainingMessage): void {
   useTraining.setState(applyTraining(useTraining.getState(), msg));
 }
