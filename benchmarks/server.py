@@ -16,7 +16,13 @@ Prints a table:
 - bytes per frame, lean JSON against binary float32, for the MLP, that 50-vertex graph
   and a preset (goal for the MLP: <= 40 kB);
 - fairness: light sessions at `--rate` beside two heavy players of a long chain (each light
-  one should keep >= 18 frames/s).
+  one should keep >= 18 frames/s);
+- a heavy `next_example` (the 199-layer chain, minutes of CPU in chunks) beside 20 students
+  stepping by hand: their click-to-frame times, and whether it survives the watchdog;
+- stalls (`--stall`, about a minute with the default 30 s stuck limit): a client that stops
+  reading for 15 s keeps its session and gets frames again; ten that stop for 40 s are
+  ended, and the server's resident memory and open descriptors go back to their baseline
+  while those clients still hold their sockets.
 Run it on an otherwise idle machine; `taskset -c 0,1` pins the server and clients to two
 cores like the product goal (60 fps; p99 < 100 ms at 50 x 20 fps on 2 cores).
 """
@@ -212,6 +218,116 @@ def engine_alone(seconds: float) -> float:
     return n / (time.perf_counter() - start)
 
 
+async def clicks(url: str, seconds: float, period: float) -> list[float]:
+    """Click-to-frame times of a student stepping pc-variance-1 by hand every `period` s."""
+    times: list[float] = []
+    async with connect(url, max_size=None, compression=None) as ws:
+        await ws.recv()
+        await ws.send(json.dumps({"type": "load", "preset": PRESET}))
+        while not (await ws.recv()).startswith('{"type":"frame"'):
+            pass
+        await asyncio.sleep(random.uniform(0, period))
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            clicked = time.monotonic()
+            await ws.send(json.dumps({"type": "step"}))
+            while not (await ws.recv()).startswith('{"type":"frame"'):
+                pass
+            times.append(time.monotonic() - clicked)
+            await asyncio.sleep(max(0.0, period - (time.monotonic() - clicked)))
+    return times
+
+
+async def heavy_next_example(url: str, seconds: float) -> tuple[list[float], str]:
+    """Students' click-to-frame times while one session runs `next_example` on the long
+    chain; then that session is paused and stepped (it must still be there)."""
+    async with connect(url, max_size=None, compression=None) as heavy:
+        await heavy.recv()
+        await heavy.send(json.dumps({"type": "load", "config": chain()}))
+        while not (await heavy.recv()).startswith('{"type":"frame"'):
+            pass
+        await heavy.send(json.dumps({"type": "next_example"}))
+        students = await asyncio.gather(*(clicks(url, seconds, 0.5) for _ in range(20)))
+        await heavy.send(json.dumps({"type": "pause"}))
+        asked = time.monotonic()
+        await heavy.send(json.dumps({"type": "step"}))
+        while True:
+            msg = json.loads(await asyncio.wait_for(heavy.recv(), 30))
+            if msg["type"] == "error":
+                verdict = f"the heavy session failed: {msg['message']}"
+                break
+            if msg["type"] == "frame":
+                verdict = (f"after {seconds:g} s it paused and stepped in "
+                           f"{(time.monotonic() - asked) * 1000:.0f} ms (alive)")
+                break
+    return [t for s in students for t in s], verdict
+
+
+def server_resources(pid: int) -> tuple[float, int]:
+    """The server process's resident memory (MB) and open file descriptors."""
+    rss = next(int(line.split()[1]) / 1024 for line in
+               Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmRSS:"))
+    return rss, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+async def stalling(url: str, port: int) -> Any:
+    """A client on a socket with a 4 kB receive buffer whose reads stop while nobody calls
+    recv() (max_queue=1): its stall fills the buffers and blocks the server's sends."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    ws = await connect(url, sock=sock, max_size=None, compression=None, max_queue=1)
+    await ws.recv()
+    await ws.send(json.dumps({"type": "load", "config": graph50()}))
+    while not (await ws.recv()).startswith('{"type":"frame"'):
+        pass
+    await ws.send(json.dumps({"type": "play", "rate": 60}))
+    return ws
+
+
+async def stalls(url: str, port: int, pid: int) -> list[tuple[str, str]]:
+    from websockets.exceptions import ConnectionClosed
+
+    rows = []
+    ws = await stalling(url, port)
+    await asyncio.sleep(15.0)
+    resumed = time.monotonic()
+    frames: list[float] = []
+    while time.monotonic() - resumed < 3.0:
+        msg = await asyncio.wait_for(ws.recv(), 10)
+        if msg.startswith('{"type":"frame"'):
+            frames.append(time.monotonic() - resumed)
+    await ws.close()
+    late = [t for t in frames if t >= 1.0]
+    rows.append(("stall 15 s (stuck limit 30 s): the session after the client reads again",
+                 f"alive; {len(frames)} frames in 3 s, {len(late) / 2:.1f} frames/s after the "
+                 "first second (60 asked)"))
+    await asyncio.sleep(2.0)
+    base = server_resources(pid)
+    clients = [await stalling(url, port) for _ in range(10)]
+    await asyncio.sleep(5.0)
+    stalled = server_resources(pid)
+    waited = 5.0
+    while waited < 40.0:  # the clients still hold their sockets and read nothing
+        await asyncio.sleep(1.0)
+        waited += 1.0
+    freed = server_resources(pid)
+    codes = []
+    for c in clients:
+        try:
+            while True:
+                await asyncio.wait_for(c.recv(), 10)
+        except ConnectionClosed as err:
+            codes.append(err.rcvd.code if err.rcvd is not None else 1006)
+        except TimeoutError:
+            codes.append(0)
+        await c.close()
+    rows.append(("stall 40 s, 10 clients: server RSS / fds before, stalled, at 40 s",
+                 f"{base[0]:.0f} / {stalled[0]:.0f} / {freed[0]:.0f} MB; {base[1]} / "
+                 f"{stalled[1]} / {freed[1]} fds; close codes seen {sorted(set(codes))}"))
+    return rows
+
+
 async def run(args: argparse.Namespace, url: str) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     max_rate = float((await welcome(url))["limits"]["max_rate"])
@@ -254,6 +370,10 @@ async def run(args: argparse.Namespace, url: str) -> list[tuple[str, str]]:
     rows.append((f"fairness: 10 light x {args.rate:g} fps beside 2 heavy players (199-layer chain)",
                  f"light min / median {min(got):.1f} / {statistics.median(got):.1f}; "
                  f"heavy {heavy_got[0]:.1f}, {heavy_got[1]:.1f}"))
+    times, survived = await heavy_next_example(url, args.seconds * 2)
+    rows.append(("heavy next_example (199-layer chain) beside 20 students stepping by hand",
+                 f"click-to-frame p50 / p99 / max {pct(times, 0.5) * 1000:.0f} / "
+                 f"{pct(times, 0.99) * 1000:.0f} / {max(times) * 1000:.0f} ms; {survived}"))
     for label, load in (("MLP 8x64 fpa", {"config": mlp("fpa")}),
                         ("50-vertex graph", {"config": graph50()}), (PRESET, {"preset": PRESET})):
         js = await session(url, load, 20.0, 1.0)
@@ -269,6 +389,9 @@ def main() -> None:
     parser.add_argument("--sessions", default="1,10,50")
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--url", help="an already running server's ws URL")
+    parser.add_argument("--stall", action="store_true",
+                        help="also the 15 s and 40 s stalls (about a minute)")
+    parser.add_argument("--only-stall", action="store_true", help="only the stalls")
     args = parser.parse_args()
     args.sessions = [int(x) for x in args.sessions.split(",")]
     proc = None
@@ -279,7 +402,9 @@ def main() -> None:
         proc = start_server(port, tempfile.mkdtemp(prefix="errorwave-bench-"))
         url = f"ws://127.0.0.1:{port}/ws"
     try:
-        rows = asyncio.run(run(args, url))
+        rows = [] if args.only_stall else asyncio.run(run(args, url))
+        if (args.stall or args.only_stall) and proc is not None:
+            rows += asyncio.run(stalls(url, port, proc.pid))
     finally:
         if proc is not None:
             proc.terminate()

@@ -3,7 +3,9 @@ tests can look at its sessions and its memory), and a real websocket client."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import socket
 import threading
 import time
@@ -121,6 +123,58 @@ class Client:
         self.close()
 
 
+class RawClient:
+    """A websocket client on a bare socket with a tiny receive buffer that reads only when
+    told to: the slowest possible reader (its stall really blocks the server's sends)."""
+
+    def __init__(self, port: int, path: str = "/ws"):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.connect(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                           ).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += self.sock.recv(1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        self.buffer = b""
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = json.dumps(message).encode()
+        mask = os.urandom(4)
+        n = len(data)
+        header = bytes([0x81]) + (bytes([0x80 | n]) if n < 126 else
+                                  bytes([0x80 | 126]) + n.to_bytes(2, "big") if n < 65536 else
+                                  bytes([0x80 | 127]) + n.to_bytes(8, "big"))
+        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def _take(self, n: int, deadline: float) -> bytes:
+        while len(self.buffer) < n:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            self.buffer += chunk
+        out, self.buffer = self.buffer[:n], self.buffer[n:]
+        return out
+
+    def read(self, timeout: float = 10.0) -> tuple[int, bytes]:
+        """The next message from the server: (opcode, payload); the server never fragments
+        and never masks. A timeout raises TimeoutError (socket.timeout)."""
+        deadline = time.monotonic() + timeout
+        b0, b1 = self._take(2, deadline)
+        n = b1 & 0x7F
+        if n >= 126:
+            n = int.from_bytes(self._take(2 if n == 126 else 8, deadline), "big")
+        return b0 & 0x0F, self._take(n, deadline)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 def make_settings(tmp: Path, **overrides: Any) -> Settings:
     dist = tmp / "dist"
     dist.mkdir(parents=True, exist_ok=True)
@@ -128,6 +182,14 @@ def make_settings(tmp: Path, **overrides: Any) -> Settings:
     values = {**TEST_SETTINGS, "data_dir": str(tmp / "data"), "frontend_dir": str(dist)}
     values.update(overrides)
     return Settings(**values)
+
+
+def wait_for(cond: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
 
 
 def frames_of(messages: list[Any]) -> list[dict[str, Any]]:

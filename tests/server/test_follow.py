@@ -3,11 +3,8 @@ slows nobody, the end of a class, the fork, and followers outside the session ca
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +15,7 @@ import pytest
 from websockets.sync.client import connect
 
 from errorwave.server.classes import ALPHABET, normalize
-from tests.server.helpers import Client, LiveServer, frames_of, make_settings
+from tests.server.helpers import Client, LiveServer, RawClient, frames_of, make_settings, wait_for
 
 PRESET = "fpa-chain-gamma1"
 CODE = re.compile(rf"A-[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}-[{ALPHABET}]{{5}}")
@@ -38,14 +35,6 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def no_sessions_left(classroom: LiveServer) -> Iterator[None]:
     yield
     wait_for(lambda: not classroom.sessions, what="sessions to end")
-
-
-def wait_for(cond: Any, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def follower(server: LiveServer, code: str | None = None) -> Client:
@@ -143,34 +132,13 @@ def test_unknown_codes_are_refused_and_rate_limited(classroom: LiveServer) -> No
     assert httpx.get(f"{classroom.url}/c/nope").status_code == 404
 
 
-class RawFollower:
-    """A follower on a bare socket with a tiny receive buffer that never reads."""
-
-    def __init__(self, port: int, code: str):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.sock.connect(("127.0.0.1", port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET /ws?class={code} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-                           ).encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += self.sock.recv(1)
-        assert head.startswith(b"HTTP/1.1 101"), head
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 def test_a_follower_that_never_reads_slows_no_one(classroom: LiveServer) -> None:
     with classroom.client() as owner, follower(classroom) as good:
         owner.send({"type": "load", "config": heavy()})
         owner.until(lambda m: m["type"] == "frame")
         owner.send({"type": "share"})
         code = event(owner, "shared")["code"]
-        stuck = [RawFollower(classroom.port, code) for _ in range(3)]
+        stuck = [RawClient(classroom.port, f"/ws?class={code}") for _ in range(3)]
         good.send({"type": "follow", "code": code})
         good.until(lambda m: m["type"] == "frame")
         wait_for(lambda: sum(1 for s in classroom.sessions.values() if s.following) == 4,

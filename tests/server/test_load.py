@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import gc
 import json
-import os
-import socket
 import threading
 import time
 import tracemalloc
@@ -22,45 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.engine.builders import mlp
-from tests.server.helpers import LiveServer, make_settings, run_coroutine
-
-
-def wait_for(cond: Any, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-class RawClient:
-    """A websocket client on a bare socket with a tiny receive buffer, that sends and then
-    never reads: the slowest possible reader."""
-
-    def __init__(self, port: int):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.sock.connect(("127.0.0.1", port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                           "Sec-WebSocket-Version: 13\r\n\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += self.sock.recv(1)
-        assert head.startswith(b"HTTP/1.1 101"), head
-
-    def send(self, message: dict[str, Any]) -> None:
-        data = json.dumps(message).encode()
-        mask = os.urandom(4)
-        n = len(data)
-        header = bytes([0x81]) + (bytes([0x80 | n]) if n < 126 else
-                                  bytes([0x80 | 126]) + n.to_bytes(2, "big") if n < 65536 else
-                                  bytes([0x80 | 127]) + n.to_bytes(8, "big"))
-        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
-
-    def close(self) -> None:
-        self.sock.close()
+from tests.server.helpers import LiveServer, RawClient, make_settings, run_coroutine, wait_for
 
 
 @pytest.fixture(scope="module")

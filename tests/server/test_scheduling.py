@@ -1,5 +1,7 @@
 """Fair CPU scheduling in a worker (pool._Worker), without processes: a session that used
-more CPU waits behind one that used less; a newcomer gets no credit for its idle time."""
+more CPU waits behind one that used less; a newcomer gets no credit for its idle time; a
+debt weighs at most `max_lead` and is forgiven by rest (a costly load, then a student's
+clicks every few seconds)."""
 
 from __future__ import annotations
 
@@ -63,3 +65,31 @@ def test_a_newcomer_gets_no_credit_for_idle_time() -> None:
     # new starts at the shared clock, not at 0: no burst of five in a row, they interleave
     assert "new,new,new" not in ",".join(order), order
     assert order.count("new") == 5
+
+
+def test_a_debt_weighs_at_most_max_lead() -> None:
+    w = FakeWorker({"heavy": 10.0, "light1": 0.1, "light2": 0.1})
+    order = run_coroutine(sessions(w, {"heavy": 2, "light1": 10, "light2": 10}))
+    # 10 s used against 1 s in all for each light session: without a bound the heavy
+    # session would wait for every light request; it waits for max_lead (0.5 s) of them
+    assert w.max_lead == 0.5
+    second = order.index("heavy", 1)
+    assert second < max(i for i, s in enumerate(order) if s.startswith("light")), order
+    assert order[:second].count("light1") <= 7, order
+
+
+def test_a_session_that_rested_is_not_kept_behind_for_an_old_debt() -> None:
+    w = FakeWorker({"loader": 1.0, "light1": 0.01, "light2": 0.01})
+    run_coroutine(sessions(w, {"loader": 1}))  # a costly load: 1 s of CPU
+    w.rested["loader"] -= 5.0  # then its student looked at it for 5 s before a click
+    order = run_coroutine(sessions(w, {"light1": 5, "light2": 5, "loader": 1}))[1:]
+    # forgiven (one second per second of rest): its click goes in line with the others'
+    # first ones instead of after all ten
+    assert order.index("loader") <= 2, order
+
+
+def test_a_session_that_does_not_rest_keeps_its_debt() -> None:
+    w = FakeWorker({"loader": 1.0, "light1": 0.01, "light2": 0.01})
+    run_coroutine(sessions(w, {"loader": 1}))
+    order = run_coroutine(sessions(w, {"light1": 5, "light2": 5, "loader": 1}))[1:]
+    assert order.index("loader") == 10, order

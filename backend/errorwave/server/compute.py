@@ -484,6 +484,12 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
     core.handle(rpc.Open(sid="warm-up", preset="zil-mlp", encodings=("json", "binary")))
     core.handle(rpc.Step(sid="warm-up", n=2, encodings=("json", "binary")))
     core.handle(rpc.Close(sid="warm-up"))
+    import gc
+
+    # torch, pydantic and the warm-up leave ~200k long-lived objects: out of every collection
+    # from now on (a full collection over them took 0.1-0.8 s and stalled all this worker's
+    # sessions; 200 students stepping by hand saw it as their p99)
+    gc.freeze()
     conn.send((0, rpc.Reply()))
     if settings.get("preload_training", True):
         import threading

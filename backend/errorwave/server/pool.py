@@ -6,7 +6,9 @@ its own engines (`compute.worker_main`); a session is pinned to the least busy w
 Requests are typed (`rpc.py`). Each session has at most one request in flight, and each
 worker is fair in CPU time, not in requests: waiting requests go out in order of their
 session's virtual CPU time (start-time fair queuing on the CPU each reply reports), so a
-heavy session slows itself and not its neighbours. A step over the CPU cap pauses that
+heavy session slows itself and not its neighbours. A debt is bounded (`max_lead`) and
+forgiven while the session rests, so a costly load does not make its student's later
+clicks wait behind the whole class. A step over the CPU cap pauses that
 session, and a worker silent for `hard_timeout_s` is killed and restarted (its sessions
 get an `internal` error and must load again).
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import heapq
 import itertools
 import json
@@ -47,6 +50,8 @@ class _Worker:
     at most `depth` are in the worker at once (two: it never idles between requests)."""
 
     depth = 2
+    # CPU seconds a session may be ahead of the shared clock: past debts weigh no more
+    max_lead = 0.5
 
     def __init__(self) -> None:
         self.sessions: set[str] = set()
@@ -55,10 +60,24 @@ class _Worker:
         self.seq = itertools.count()
         self.vtime: dict[str, float] = {}  # CPU seconds used, per session, on a shared clock
         self.clock = 0.0  # the virtual time of the last request sent
+        self.rested: dict[str, float] = {}  # when each session's last request came back
+
+    def _start(self, sid: str) -> float:
+        """A request's place in line: the session's CPU used, never behind the clock (no
+        credit for idle time), less the time it has rested since its last request (debt
+        forgiven at one second per second). A session that keeps the worker busy (a heavy
+        player, a long next_example) never rests and stays behind the others; one that
+        computed a costly load and then waits for its student's clicks is not made to
+        wait behind every click of the class for it."""
+        lead = self.vtime.get(sid, self.clock) - self.clock
+        rested = self.rested.get(sid)
+        if rested is not None:
+            lead -= time.monotonic() - rested
+        return self.clock + min(max(lead, 0.0), self.max_lead)
 
     async def call(self, req: rpc.Request) -> rpc.Reply:
         fut: asyncio.Future[rpc.Reply] = asyncio.get_running_loop().create_future()
-        start = max(self.vtime.get(req.sid, 0.0), self.clock)  # no credit for idle time
+        start = self._start(req.sid)
         self.vtime[req.sid] = start
         heapq.heappush(self.waiting, (start, next(self.seq), req, fut))
         self._pump()
@@ -68,6 +87,7 @@ class _Worker:
             if fut.cancelled():
                 self._drop(fut)
         self.vtime[req.sid] = self.vtime.get(req.sid, self.clock) + res.cpu_s
+        self.rested[req.sid] = time.monotonic()
         return res
 
     def _drop(self, fut: asyncio.Future[rpc.Reply]) -> None:
@@ -91,6 +111,7 @@ class _Worker:
 
     def forget(self, sid: str) -> None:
         self.vtime.pop(sid, None)
+        self.rested.pop(sid, None)
 
     def fail_all(self, err: Exception) -> None:
         waiting, self.waiting = self.waiting, []
@@ -227,6 +248,7 @@ class ProcessWorker(_Worker):
             asyncio.get_running_loop().run_in_executor(None, self.proc.wait)
         lost, self.sessions = self.sessions, set()
         self.vtime.clear()
+        self.rested.clear()
         if not self.stopping:
             log.warning("worker %d stopped (%d sessions lost); restarting", self.index, len(lost))
             self.restarting = asyncio.get_running_loop().create_task(self.start())
@@ -290,6 +312,9 @@ class ComputePool:
         for w in self.workers:
             await w.start()
         self._watchdog = asyncio.get_running_loop().create_task(self._watch())
+        # this process's imports (torch, pydantic, FastAPI) are long-lived too: out of every
+        # collection, so a full one cannot stall the event loop (and every session) for ~1 s
+        gc.freeze()
 
     @property
     def ready(self) -> bool:
