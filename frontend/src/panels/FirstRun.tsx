@@ -35,6 +35,8 @@ export function FirstRun() {
           this step; in the timing diagram a dot marks the arrival and a diamond plasticity.</li>
         <li>The charts compare with backprop: <b>errors vs −dL/dv</b> per vertex and{" "}
           <b>updates vs backprop</b> per layer (0 means equal).</li>
+        <li>Keys: <b>E</b> runs to the next event (an error arriving, plasticity firing),{" "}
+          <b>PageDown</b>/<b>PageUp</b> walk a preset's guided tour; <b>?</b> lists them all.</li>
       </ul>
       <button data-testid="first-run-dismiss" onClick={dismiss}>got it</button>
     </section>

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { share } from "../state/urlSync";
 import { ExportButtons } from "./Export";
 import { modified, PANELS, setState, useStore, type PanelId } from "../state/store";
-import { HideControlsMenu, KeysHelp } from "../tour/PresenterMenus";
+import { HideControlsList, PresenterChrome } from "../tour/PresenterMenus";
 
 export function Header() {
   const title = useStore((s) => s.config?.title ?? "");
@@ -42,8 +42,6 @@ export function Header() {
         <button data-testid="presenter" aria-pressed={presenter} onClick={() => setState({ presenter: !presenter })}>
           {presenter ? "exit presenter" : "presenter"}
         </button>
-        <HideControlsMenu />
-        <KeysHelp />
         <div className="ew-menu">
           <button data-testid="panels-menu" aria-expanded={menu} onClick={() => setMenu(!menu)}>panels ▾</button>
           {menu && (
@@ -53,6 +51,7 @@ export function Header() {
                   <input type="checkbox" data-testid={`show-${p}`} checked={!hidden.includes(p)} onChange={() => toggle(p)} /> {p}
                 </label>
               ))}
+              <HideControlsList />
             </div>
           )}
         </div>
@@ -63,6 +62,7 @@ export function Header() {
           <button aria-label="close" onClick={() => setState({ shareUrl: null })}>×</button>
         </div>
       )}
+      <PresenterChrome />
     </header>
   );
 }

@@ -11,9 +11,7 @@ import "./tour.css";
 
 /** The frame of a reading's side at step t (side b: compare mode's second engine). */
 function sideFrame(s: State, side: Reading["side"]): Frame | undefined {
-  if (side === "a") return s.frames[s.t];
-  const b = (s as State & { framesB?: (Frame | undefined)[] }).framesB;
-  return b?.[s.t];
+  return side === "a" ? s.frames[s.t] : s.framesB[s.t];
 }
 
 function ReadingChip({ r }: { r: Reading }) {

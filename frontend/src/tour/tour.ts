@@ -3,7 +3,8 @@
 // says, moves to its example and step, and selects its node. The stop's index is part of
 // the link (permalink.ts, `ts`) and reaches a class's followers in the owner's `view`.
 import type { Config, RuleSpec, TourStop } from "../protocol/config";
-import { goTo, send } from "../state/session";
+import { setCompare } from "../compare/compare";
+import { goTo } from "../state/session";
 import { getState, setState, useStore, type State } from "../state/store";
 
 const NO_TOUR: TourStop[] = []; // one reference: a store selector must return a stable value
@@ -50,7 +51,7 @@ function advance(): void {
     // compare mode on, off or changed: the server rebuilds both sides, then we move
     if (!w.askedCompare) {
       w.askedCompare = true;
-      send({ type: "compare", rule: w.compare });
+      setCompare(w.compare);
     }
     return;
   }
