@@ -50,6 +50,9 @@ class _Worker:
     at most `depth` are in the worker at once (two: it never idles between requests)."""
 
     depth = 2
+    # CPU seconds a session may be ahead of the shared clock and still go in line with
+    # everyone (first come, first served): a click's step and the next_example after it
+    quantum = 0.05
     # CPU seconds a session may be ahead of the shared clock: past debts weigh no more
     max_lead = 0.5
 
@@ -65,11 +68,13 @@ class _Worker:
     def _start(self, sid: str) -> float:
         """A request's place in line: the session's CPU used, never behind the clock (no
         credit for idle time), less the time it has rested since its last request (debt
-        forgiven at one second per second). A session that keeps the worker busy (a heavy
-        player, a long next_example) never rests and stays behind the others; one that
-        computed a costly load and then waits for its student's clicks is not made to
-        wait behind every click of the class for it."""
-        lead = self.vtime.get(sid, self.clock) - self.clock
+        forgiven at one second per second) and a quantum. A session that keeps the worker
+        busy (a heavy player, a long next_example) never rests and stays behind the others;
+        one that computed a costly load and then waits for its student's clicks is not made
+        to wait behind every click of the class for it. Without the quantum, a click's
+        `next_example` (sent right after its step) would wait behind every fresh click
+        for as long as the worker is backlogged: fresh clicks all start at the clock."""
+        lead = self.vtime.get(sid, self.clock) - self.clock - self.quantum
         rested = self.rested.get(sid)
         if rested is not None:
             lead -= time.monotonic() - rested
