@@ -144,6 +144,17 @@ class Engine:
         self._build()
         return self.snapshot()
 
+    def adopt(self, other: Engine, same_rule: bool) -> dict[str, Any]:
+        """Go on from another engine of the same graph: its learned parameters and its
+        example, from t = 0 (compare mode turned on or off mid-way). With `same_rule` the
+        rule's memory between examples and the learning rows come along too."""
+        self.params = {k: v.clone() for k, v in other.params.items()}
+        self.example_index, self.examples_seen = other.example_index, other.examples_seen
+        if same_rule:
+            self.memory, self.history = other.memory, other.history
+        self._start_example()
+        return self.snapshot()
+
     def restart_example(self) -> dict[str, Any]:
         """The current example again from t = 0, learned parameters kept (a new revision)."""
         self.revision += 1

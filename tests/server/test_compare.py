@@ -135,17 +135,23 @@ def test_a_rejected_setting_changes_neither_side(server: LiveServer, client: Cli
 
 
 def test_compare_on_and_off_at_the_same_t(server: LiveServer, client: Client) -> None:
-    """`compare` rebuilds at the same example and steps both sides back to the same t; a
-    side whose example ends first holds its last numbers."""
+    """`compare` goes on from here: both sides from side a's learned weights at the same
+    example, stepped to the same t; a side whose example ends first holds its numbers."""
     c = client
     zil = {"name": "zil", "lr": 0.1}  # 5 steps on this chain, FPA 8
     c.send({"type": "load", "config": config(zil)})
     c.until(is_msg("frame", t=0))
+    c.send({"type": "next_example"})  # learn one example first
+    c.until(is_msg("frame", t=0, example=1))
     c.send({"type": "step", "n": 4})
     c.until(is_msg("frame", t=4))
     c.send({"type": "compare", "rule": RULE_A})
     msgs = c.until(is_msg("frame", t=4, side="b"))
-    assert [s["side"] for s in msgs if s["type"] == "snapshot"] == ["a", "b"]
+    snaps = [s for s in msgs if s["type"] == "snapshot"]
+    assert [s["side"] for s in snaps] == ["a", "b"]
+    assert snaps[0]["params"] == snaps[1]["params"]  # the same learned weights ...
+    assert snaps[0]["example"] == snaps[1]["example"] and snaps[0]["example"]["seen"] == 1
+    assert snaps[0]["config"]["compare"]["rule"] == RULE_A
     assert [a["t"] for a, _ in pairs(msgs)] == [0, 1, 2, 3, 4]
     c.send({"type": "run_example"})
     tail = pairs(c.until(is_msg("event", kind="example_done")))

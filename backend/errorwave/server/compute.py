@@ -32,7 +32,6 @@ from errorwave.validation import ConfigInvalid, parse_config
 
 log = logging.getLogger("errorwave.compute")
 MAX_TRAINING_ROWS = 1000
-REPLAY_CPU_S = 5.0  # turning compare on replays side b's examples: at most this much CPU
 
 
 def dumps(message: Any) -> str:
@@ -386,32 +385,19 @@ class Core:
         return self._ok(slot, self._example_out(slot, req.encodings))
 
     def compare(self, slot: Slot, req: rpc.Compare) -> rpc.Reply:
-        """Compare mode on (`rule`) or off (None): the session rebuilt from its configuration
-        at the same example (side by side from the initial weights, the examples so far
-        replayed); the runner then steps both back to the same t."""
+        """Compare mode on (`rule`) or off (None), going on from here: both sides start from
+        side a's learned weights at its current example, t = 0 (a new revision); the runner
+        then steps both to the same t. No replay: it costs one example's start."""
         a = slot.engine
         raw = a.config.model_dump(mode="json", exclude_none=True)
         raw.pop("compare", None)
         if req.rule is not None:
             raw["compare"] = {"rule": req.rule}
         new = self._build(raw, a.revision + 1)
-        started = time.thread_time()
-        for _ in range(a.examples_seen):
-            if not self._finish(new, started + REPLAY_CPU_S):
-                return rpc.fail("limit", f"replaying {a.examples_seen} examples for compare mode "
-                                f"took over {REPLAY_CPU_S:g} s of CPU; reset first")
-            if any(s.engine.next_example() is None for s in new.sides):
-                return self._diverged(new)
+        for s in new.sides:
+            s.engine.adopt(a, same_rule=s is new)
         slot = self._replace(req.sid, new)
         return self._ok(slot, self._example_out(slot, req.encodings))
-
-    @staticmethod
-    def _finish(slot: Slot, deadline: float) -> bool:
-        while not slot.done:
-            slot.advance()
-            if time.thread_time() > deadline:
-                return False
-        return True
 
     @staticmethod
     def _diverged(slot: Slot) -> rpc.Reply:
