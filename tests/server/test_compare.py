@@ -183,3 +183,20 @@ def test_outbox_coalesces_whole_pairs() -> None:
     assert [i.payload for i in box.items] == ["a3", "sb"]
     box.put("snapshot", "sa")  # side a's snapshot starts a new revision for both
     assert [i.payload for i in box.items] == ["sa"]
+
+
+def test_a_follower_gets_both_sides(server: LiveServer, client: Client) -> None:
+    owner = client
+    owner.send({"type": "load", "config": config(RULE_A, RULE_B)})
+    owner.until(is_msg("frame", t=0, side="b"))
+    owner.send({"type": "step", "n": 2})
+    owner.until(is_msg("frame", t=2, side="b"))
+    owner.send({"type": "share", "title": "compare"})
+    code = owner.until(is_msg("event", kind="shared"))[-1]["code"]
+    with server.client() as f:
+        f.send({"type": "follow", "code": code})
+        got = f.until(is_msg("frame", side="b"))
+        assert [(m["type"], m.get("side"), m.get("t")) for m in got if m["type"] != "event"] == [
+            ("snapshot", "a", None), ("snapshot", "b", None), ("frame", "a", 2), ("frame", "b", 2)]
+        owner.send({"type": "step"})
+        assert [a["t"] for a, _ in pairs(f.until(is_msg("frame", t=3, side="b")))] == [3]
