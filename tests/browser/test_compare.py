@@ -100,6 +100,15 @@ def test_compare_mode_keeps_both_sides_on_one_clock(browser, server_url, artifac
         same_t(page, 3, ref)
         assert current_t(page) == 3
 
+        # a rejected setting of side b is marked at its field and changes neither side
+        lr = page.get_by_test_id("compare-param-lr")
+        lr.fill("-1")
+        lr.press("Enter")
+        page.get_by_test_id("compare-issue-lr").wait_for()
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=compare-param-lr]').value === '0.1'")
+        same_t(page, 3, ref)
+
         page.set_viewport_size({"width": 1920, "height": 1080})
         page.get_by_test_id("presenter").click()
         page.wait_for_timeout(600)  # the canvas refits to the new size

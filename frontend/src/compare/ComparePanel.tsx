@@ -9,7 +9,11 @@ export function ComparePanel() {
   const config = useStore((s) => s.config);
   const rules = useStore((s) => s.rules);
   const info = useStore((s) => ruleInfo(s, s.config?.compare?.rule.name));
+  const issues = useStore((s) => s.issues);
   if (!config) return null;
+  // a rejected setting of side b is marked at its field (the session runs on without it)
+  const rejected = new Map(issues.filter((i) => i.path.startsWith("compare.rule."))
+    .map((i) => [i.path.slice("compare.rule.".length), i.message]));
   const ruleB = config.compare?.rule;
   return (
     <section className="ew-panel ew-compare-panel" data-testid="compare-panel" aria-label="compare">
@@ -38,6 +42,11 @@ export function ComparePanel() {
                 <label key={p.name} title={p.description}>
                   <span>{p.name}</span>
                   <ParamInput p={p} value={ruleB[p.name]} onSet={setCompareSetting} prefix="compare" />
+                  {rejected.has(p.name) && (
+                    <small className="ew-field-issue" role="alert" data-testid={`compare-issue-${p.name}`}>
+                      {rejected.get(p.name)} (still running with {String(ruleB[p.name] ?? p.default)})
+                    </small>
+                  )}
                 </label>
               ))}
             </div>
