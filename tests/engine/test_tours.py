@@ -65,6 +65,9 @@ def test_compared_rules_are_valid_and_reach_the_stop():
     for preset in TOURED:
         config = Config.model_validate(get_preset(preset))
         for stop in config.tour or []:
+            # compare mode starts side b from side a's weights at the current example; before
+            # any learning that is the configuration's own start, which is what side_config runs
+            assert stop.compare is None or stop.example == 0
             for side in ("a", "b") if stop.compare is not None else ("a",):
                 assert Engine(side_config(config, stop, side)).steps >= stop.t
 

@@ -11,6 +11,7 @@ export const KEYS: [string, string][] = [
   ["Home  End", "first step / run the example to its end"],
   ["E", "next event: run to the next step where plasticity fires or an error first arrives"],
   ["Shift+E", "previous event"],
+  ["S  (Escape)", "slow motion of this step: its stages one by one (Escape stops)"],
   ["S  (Esc)", "slow motion: this step's sub-steps one by one (S again: next; Esc: stop)"],
   ["PageDown  PageUp", "next / previous tour stop (a presentation clicker sends these); without a tour: next / previous event"],
   ["?", "show or hide these keys"],
