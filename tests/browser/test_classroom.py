@@ -317,7 +317,8 @@ def test_learning_chart_gets_a_point_per_example_and_the_boundary(page):
         const view = document.querySelector('[data-testid=dataset-view]');
         if (!chart || !view || rows < 4 || chart.dataset.summary !== chart.dataset.pending) return false;
         const xs = JSON.parse(chart.dataset.summary || '[]');
-        return xs.length === rows && xs.every((x, i) => x === i + 1) && view.dataset.summary === String(rows);
+        return xs.length === rows && xs.every((x, i) => x === i + 1)
+            && view.dataset.summary === JSON.stringify(`after ${rows} examples`);
     }""", timeout=20_000)
     kinds = page.evaluate("() => document.querySelector('[data-testid=dataset-view]').data.map(d => d.type)")
     assert "contour" in kinds and "heatmap" in kinds
