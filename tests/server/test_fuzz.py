@@ -72,7 +72,7 @@ class Watcher:
         self.ws = connect(live.ws_url, open_timeout=10, legacy=True, max_size=None)
         self.codes: Counter[str] = Counter()
         self.frames = 0
-        self.last: dict[str, Any] | None = None
+        self.welcomes = 0
         self.closed: ConnectionClosed | None = None
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -85,8 +85,9 @@ class Watcher:
                     self.frames += 1
                     continue
                 msg = json.loads(raw)
-                self.last = msg
-                if msg["type"] == "frame":
+                if msg["type"] == "welcome":
+                    self.welcomes += 1
+                elif msg["type"] == "frame":
                     self.frames += 1
                 elif msg["type"] == "error":
                     self.codes[msg["code"]] += 1
@@ -97,12 +98,13 @@ class Watcher:
         self.ws.send(message if isinstance(message, str | bytes) else json.dumps(message))
 
     def alive(self, timeout: float = 10.0) -> bool:
-        """Answers `hello` with `welcome`."""
-        self.last = None
+        """Answers `hello` with `welcome` (other messages, a training run's say, may follow
+        the welcome before this looks: it counts welcomes, not the last message)."""
+        before = self.welcomes
         self.send({"type": "hello"})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.closed is None:
-            if self.last is not None and self.last["type"] == "welcome":
+            if self.welcomes > before:
                 return True
             time.sleep(0.02)
         return False
