@@ -480,7 +480,11 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
     if settings.get("preload_training", True):
         import threading
 
-        threading.Thread(target=trainjob.preload, name="preload", daemon=True).start()
+        def preload() -> None:
+            trainjob.preload()
+            gc.freeze()  # scikit-learn and torch.optim: ~200k more long-lived objects
+
+        threading.Thread(target=preload, name="preload", daemon=True).start()
     while True:
         try:
             msg = conn.recv()
