@@ -93,6 +93,9 @@ function useTestHooks() {
       el.dataset.revision = String(s.snapshot?.revision ?? "");
       el.dataset.rule = s.snapshot?.rule.name ?? "";
       el.dataset.held = String(s.frames.length);
+      let whole = 0; // steps held on every side (compare mode: both), for the gap checks
+      for (let k = 0; k < s.frames.length; k++) if (s.frames[k] && (!s.snapshotB || s.framesB[k])) whole++;
+      el.dataset.whole = String(whole);
       el.dataset.snapshots = String(s.snapshots);
     };
     write(useStore.getState());

@@ -4,7 +4,9 @@ import { divergingColor } from "../wave/colors";
 import { formatUnit } from "../wave/units";
 import { MAX_CELLS, cellColumns } from "../graph/layout";
 import { useStore, type State } from "../state/store";
-import { nodeDivergence, shortMetric } from "./compare";
+import { metricText } from "../panels/format";
+import type { Metrics } from "../protocol/messages";
+import { nodeDivergence } from "./compare";
 import "./compare.css";
 
 /** The largest magnitude shown on either side at step t (one colour scale for both). */
@@ -50,12 +52,22 @@ export function CompareHalf({ nodeId, units, isInput }: { nodeId: string; units:
         </div>
       </div>
       {hasDiv && (
-        <div className="ew-vs" data-testid={`vs-${nodeId}`} title="relative L2: b from a, a from backprop, b from backprop">
-          <span data-testid={`vs-ba-${nodeId}`} data-value={d.ba?.rel_l2 ?? ""}>b↔a <b>{shortMetric(d.ba?.rel_l2)}</b></span>
-          <span data-value={d.a?.rel_l2 ?? ""}>a↔bp <b>{shortMetric(d.a?.rel_l2)}</b></span>
-          <span data-value={d.b?.rel_l2 ?? ""}>b↔bp <b>{shortMetric(d.b?.rel_l2)}</b></span>
+        <div className="ew-vs" data-testid={`vs-${nodeId}`} title="relative L2: b from a, a from backprop, b from backprop (— where the reference is zero: hover for max |Δ|)">
+          <Vs label="b↔a" m={d.ba} testid={`vs-ba-${nodeId}`} />
+          <Vs label="a↔bp" m={d.a} />
+          <Vs label="b↔bp" m={d.b} />
         </div>
       )}
     </div>
+  );
+}
+
+/** One relative L2 on the card; "—" with the reason when it is undefined (zero reference). */
+function Vs({ label, m, testid }: { label: string; m: Metrics | undefined; testid?: string }) {
+  const { text, why } = metricText(m, "rel_l2", true);
+  return (
+    <span data-testid={testid} data-value={m?.rel_l2 ?? ""} data-why={why} title={why || undefined}>
+      {label} <b>{text}</b>
+    </span>
   );
 }

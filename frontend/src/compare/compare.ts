@@ -5,7 +5,7 @@
 import type { Frame, Metrics, Snapshot } from "../protocol/messages";
 import type { RuleSpec } from "../protocol/config";
 import { commitConfig } from "../state/editing";
-import { send } from "../state/session";
+import { switchCompare } from "../state/session";
 import { getState, type DivergenceView, type State } from "../state/store";
 
 /** Compare mode on (with rule b) or off: the link changes, the server rebuilds in place. */
@@ -16,7 +16,7 @@ export function setCompare(rule: RuleSpec | null): void {
   if (rule) next.compare = { rule };
   else delete next.compare;
   commitConfig(next, { local: true });
-  send({ type: "compare", rule });
+  switchCompare(rule); // the page then fetches any step the catch-up dropped
 }
 
 /** One setting of rule b (`set compare.rule.<name>`): both sides restart the example. */
@@ -41,14 +41,6 @@ export function sideLabel(snap: Snapshot | null, other: Snapshot | null): string
   const extra = differ.slice(0, 2).map((k) => `${k} ${String(mine[k])}`).join(", ");
   const title = snap.rule.title.replace(/\s*\(.*\)\s*$/, ""); // "Z-IL", not its long name
   return extra ? `${title} (${extra})` : title;
-}
-
-/** A divergence on a card: two digits, tiny ones as a bare power of ten (1e-16). */
-export function shortMetric(x: number | null | undefined): string {
-  if (x === null || x === undefined || !Number.isFinite(x)) return "NaN";
-  if (x === 0) return "0";
-  if (Math.abs(x) < 1e-3) return x.toExponential(0);
-  return String(Number(x.toPrecision(2)));
 }
 
 /** A node's divergences at step t: side b from side a, each side from backprop. */

@@ -4,7 +4,7 @@ import type { Data, Layout } from "plotly.js";
 import type { Frame, Metrics, Snapshot } from "../protocol/messages";
 import { stopped } from "../state/honest";
 import { clockSteps, getState, setState, useStore, type DivergenceView } from "../state/store";
-import { num } from "./format";
+import { metricText } from "./format";
 import { nodeDivergence, sideLabel } from "../compare/compare";
 import { Plot, type Figure } from "./Plot";
 
@@ -225,8 +225,10 @@ function DivergenceReadout({ view, metric }: { view: DivergenceView; metric: Met
           <tr key={label}>
             {frameB && <th>{label}</th>}
             {ids.map((id) => {
-              const v = get(id)?.[metric];
-              return <td key={id} data-testid={`${testid}${id}`} data-value={v ?? ""}>{num(v)}</td>;
+              const m = get(id);
+              const { text, why } = metricText(m, metric); // "—" and why where undefined
+              return <td key={id} data-testid={`${testid}${id}`} data-value={m?.[metric] ?? ""}
+                data-why={why} title={why || undefined}>{text}</td>;
             })}
           </tr>
         ))}

@@ -4,15 +4,21 @@ import { nodeById } from "../graph/edits";
 import { NodeForm } from "../graph/NodeForm";
 import { ruleInfo, useStore, type State } from "../state/store";
 import { localEquations, type RuleEquation } from "./equation";
-import { num } from "./format";
+import { metricText, num } from "./format";
 
-function MetricsRow({ name, m }: { name: string; m: Metrics | undefined }) {
+/** One metric cell: "—" with the reason (a tooltip) where the metric is undefined. */
+function MetricCell({ m, k, testid }: { m: Metrics | undefined; k: "cosine" | "rel_l2" | "max_abs"; testid?: string }) {
+  const { text, why } = metricText(m, k);
+  return <td data-testid={testid} data-why={why} title={why || undefined}>{text}</td>;
+}
+
+function MetricsRow({ name, label = name, m }: { name: string; label?: string; m: Metrics | undefined }) {
   return (
     <tr>
-      <th>{name}</th>
-      <td data-testid={`div-${name}-cosine`}>{num(m?.cosine)}</td>
-      <td data-testid={`div-${name}-rel_l2`}>{num(m?.rel_l2)}</td>
-      <td>{num(m?.max_abs)}</td>
+      <th>{label}</th>
+      <MetricCell m={m} k="cosine" testid={`div-${name}-cosine`} />
+      <MetricCell m={m} k="rel_l2" testid={`div-${name}-rel_l2`} />
+      <MetricCell m={m} k="max_abs" />
     </tr>
   );
 }
@@ -23,6 +29,8 @@ export function Inspector({ showEditor }: { showEditor: boolean }) {
   const snapshot = useStore((s) => s.snapshot);
   const t = useStore((s) => s.t);
   const frame = useStore((s) => s.frames[s.t]);
+  const frameB = useStore((s) => (s.snapshotB ? s.framesB[s.t] : undefined));
+  const comparing = useStore((s) => s.snapshotB !== null);
   const node = config && selected ? nodeById(config, selected) : undefined;
   const rule = useStore((s) => ruleInfo(s, s.snapshot?.rule.name)) as RuleEquation | undefined;
 
@@ -38,12 +46,21 @@ export function Inspector({ showEditor }: { showEditor: boolean }) {
         <>
           <NodeNumbers id={node.id} />
           <Plasticity id={node.id} />
-          <h3>Divergence from backprop</h3>
-          <table className="ew-table">
+          <h3>{comparing ? "Divergence (a, b from backprop; b from a)" : "Divergence from backprop"}</h3>
+          <table className="ew-table" data-testid="inspector-divergence"
+            title="— : undefined (the reference is zero, or a signal is not finite); hover for why">
             <thead><tr><th /><th>cosine</th><th>rel L2</th><th>max |Δ|</th></tr></thead>
             <tbody>
-              <MetricsRow name="error" m={frame?.divergence.nodes[node.id]} />
-              <MetricsRow name="update" m={frame?.divergence.params[node.id]} />
+              <MetricsRow name="error" label={comparing ? "error a" : "error"} m={frame?.divergence.nodes[node.id]} />
+              <MetricsRow name="update" label={comparing ? "update a" : "update"} m={frame?.divergence.params[node.id]} />
+              {comparing && (
+                <>
+                  <MetricsRow name="b-error" label="error b" m={frameB?.divergence.nodes[node.id]} />
+                  <MetricsRow name="b-update" label="update b" m={frameB?.divergence.params[node.id]} />
+                  <MetricsRow name="ba-error" label="error b↔a" m={frameB?.vs_a?.nodes[node.id]} />
+                  <MetricsRow name="ba-update" label="update b↔a" m={frameB?.vs_a?.params[node.id]} />
+                </>
+              )}
             </tbody>
           </table>
           {localEquations(node, frame, snapshot, config, rule).map((eq) => (
@@ -63,30 +80,60 @@ export function Inspector({ showEditor }: { showEditor: boolean }) {
   );
 }
 
+/** Side b's number under side a's in one cell (compare mode; dashed like the cards). */
+function Pair({ a, b, testid }: { a: number | null | undefined; b: number | null | undefined | false; testid?: string }) {
+  if (b === false) return <td data-testid={testid}>{num(a)}</td>;
+  return (
+    <td className="ew-pair">
+      <span data-testid={testid}>{num(a)}</span>
+      <span className="ew-pair-b" data-testid={testid && `${testid}-b`}>{num(b)}</span>
+    </td>
+  );
+}
+
 function NodeNumbers({ id }: { id: string }) {
   const frame = useStore((s) => s.frames[s.t]);
   const snapshot = useStore((s) => s.snapshot);
+  const snapB = useStore((s) => s.snapshotB);
+  const frameB = useStore((s) => (s.snapshotB ? s.framesB[s.t] : undefined));
   const st = frame?.nodes[id];
+  const stB = frameB?.nodes[id];
   const adj = snapshot?.backprop.adjoint[id];
   const value = st?.value ?? snapshot?.feedforward[id] ?? [];
+  const valueB = stB?.value ?? snapB?.feedforward[id] ?? [];
   const rows = value.slice(0, 32);
+  // in compare mode each cell holds a over b; b's column values are false when alone
+  const b = <T,>(x: T) => (snapB ? x : (false as const));
+  const norms = snapB && snapshot?.graph.nodes[id]?.has_params; // a row of its own beside b's
   return (
-    <table className="ew-table" data-testid="inspector-numbers">
+    <div className="ew-scroll-x">
+    <table className={`ew-table${snapB ? " ew-table-pairs" : ""}`} data-testid="inspector-numbers">
       <thead>
-        <tr><th>unit</th><th>value</th><th>prediction</th><th>error ε</th><th>−∂L/∂v (BP)</th></tr>
+        <tr>
+          <th>unit{snapB && <><br /><span className="ew-pair-key">a / <span className="ew-pair-b">b</span></span></>}</th>
+          <th>value</th><th>prediction</th><th>error ε</th><th>−∂L/∂v (BP)</th>
+        </tr>
       </thead>
       <tbody>
         {rows.map((v, k) => (
           <tr key={k}>
             <td>{k}</td>
-            <td>{num(v)}</td>
-            <td>{num(st?.prediction[k])}</td>
-            <td data-testid={`inspector-error-${k}`}>{num(st?.error[k])}</td>
+            <Pair a={v} b={b(valueB[k])} testid={snapB ? `inspector-value-${k}` : undefined} />
+            <Pair a={st?.prediction[k]} b={b(stB?.prediction[k])} />
+            <Pair a={st?.error[k]} b={b(stB?.error[k])} testid={`inspector-error-${k}`} />
             <td>{adj ? num(adj[k] === null ? null : -adj[k]) : ""}</td>
           </tr>
         ))}
+        {norms && (
+          <tr data-testid="inspector-update-norm">
+            <td>‖Δθ‖</td>
+            <Pair a={frame?.update_norms?.[id]} b={b(frameB?.update_norms?.[id])} testid="inspector-norm" />
+            <td colSpan={3} className="ew-muted">update norm at this step</td>
+          </tr>
+        )}
       </tbody>
     </table>
+    </div>
   );
 }
 

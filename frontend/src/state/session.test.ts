@@ -65,6 +65,59 @@ describe("LiveSession", () => {
     expect(h.state.framesB).toEqual([]);
   });
 
+  it("compare switched mid-example: fetches back the steps the catch-up dropped, view stays", () => {
+    const h = harness();
+    h.session.handleMessage(snapshot(0, 0, 6));
+    for (const t of [0, 1, 2, 3]) h.session.handleMessage(frame(0, 0, t));
+    h.flush();
+    expect(h.state.t).toBe(3);
+    h.session.switchCompare({ name: "pc" });
+    expect(h.sent.at(-1)).toEqual({ type: "compare", rule: { name: "pc" } });
+    // the server rebuilds both sides and steps them to 3; its outbox dropped steps 1 and 2
+    h.session.handleMessage({ ...snapshot(1, 0, 6), side: "a" });
+    h.session.handleMessage({ ...snapshot(1, 0, 6), side: "b" });
+    for (const t of [0, 3]) {
+      h.session.handleMessage({ ...frame(1, 0, t), side: "a" });
+      h.session.handleMessage({ ...frame(1, 0, t), side: "b" });
+    }
+    h.flush();
+    expect(h.state.t).toBe(3);
+    const asked: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const last = h.sent.at(-1)!;
+      if (last.type === "seek" && asked.at(-1) !== last.t) {
+        asked.push(last.t);
+        h.session.handleMessage({ ...frame(1, 0, last.t), side: "a" });
+        h.session.handleMessage({ ...frame(1, 0, last.t), side: "b" });
+      }
+      h.flush(); // the frames land, then the pacing timer asks for the next gap
+      expect(h.state.t).toBe(3); // a fetched-back step never moves the view
+    }
+    expect(asked).toEqual([1, 2]);
+    expect(h.state.frames.map((f) => f?.t)).toEqual([0, 1, 2, 3]);
+    expect(h.state.framesB.map((f) => f?.t)).toEqual([0, 1, 2, 3]);
+    expect(h.sent.filter((m) => m.type === "seek")).toHaveLength(2); // nothing more once whole
+  });
+
+  it("gives up fetching a step the server no longer keeps", () => {
+    const h = harness();
+    h.session.handleMessage(snapshot(0, 0, 6));
+    h.session.handleMessage(frame(0, 0, 0));
+    h.session.handleMessage(frame(0, 0, 2));
+    h.flush();
+    h.session.switchCompare(null);
+    h.session.handleMessage(snapshot(1, 0, 6));
+    h.session.handleMessage(frame(1, 0, 0));
+    h.session.handleMessage(frame(1, 0, 2));
+    h.flush();
+    expect(h.sent.at(-1)).toEqual({ type: "seek", t: 1 });
+    h.session.handleMessage({ type: "error", code: "limit", message: "step 1 is no longer kept" });
+    expect(h.state.notice).toBeNull(); // not the teacher's problem: the view is whole
+    const n = h.sent.length;
+    for (let i = 0; i < 40; i++) h.flush();
+    expect(h.sent.length).toBe(n);
+  });
+
   it("merges a watch answer into the frames it holds", () => {
     const h = harness();
     h.session.handleMessage(snapshot(0, 0));

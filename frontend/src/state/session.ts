@@ -3,7 +3,7 @@
 // Frames are lean: full update matrices only for the watched node (the inspector's
 // selection), merged into the frames the page holds. After any reconnect the session is
 // rebuilt on the server from what the page holds (configuration, example, step).
-import type { Config } from "../protocol/config";
+import type { Config, RuleSpec } from "../protocol/config";
 import type { ClientMessage, Frame, ServerMessage, Snapshot, UpdatesMessage } from "../protocol/messages";
 import { Socket, type SocketHandlers } from "../protocol/socket";
 import { clockSteps, getState, headT, setState, useStore, type LearnRow, type State } from "./store";
@@ -20,6 +20,9 @@ export interface SessionDeps {
   setInterval: (fn: () => void, ms: number) => number;
 }
 
+const FILL_GAP_MS = 40; // at most 25 fetches a second (the server allows 50 messages)
+const FILL_WAITS = 25; // ticks (1 s) before a fetch whose reply went missing is re-sent
+
 export class LiveSession {
   private socket: ReturnType<SessionDeps["openSocket"]> | null = null;
   private pendingSeek: number | null = null; // a step to reach once the next snapshot arrives
@@ -31,6 +34,12 @@ export class LiveSession {
   // (run to the end, fast play) costs one re-render, not one per frame.
   private inbox: Frame[] = [];
   private flushTimer: number | undefined;
+  // After compare mode is switched mid-example the server steps both sides back to t, but
+  // its outbox keeps only the newest waiting frame: the steps it dropped are fetched back
+  // (seek, from the server's history) one at a time, since replies queued together would
+  // coalesce again, and paced under the server's message rate.
+  private fill: { to: number; asked: number | null; waits: number; tries: number } | null = null;
+  private fillTimer: number | undefined;
 
   constructor(private readonly deps: SessionDeps) {}
 
@@ -68,6 +77,7 @@ export class LiveSession {
   loadConfig(config: Config, seekTo?: number): void {
     this.pendingSeek = seekTo && seekTo > 0 ? seekTo : null;
     this.resume = null;
+    this.fill = null;
     this.deps.setState({ diverged: null, notice: null });
     this.stopPlaying(false);
     this.send({ type: "load", config });
@@ -107,6 +117,10 @@ export class LiveSession {
       case "training":
         return onTraining(msg);
       case "error":
+        if (msg.code === "limit" && this.fill?.asked != null) {
+          this.fill = null; // past the server's history cap: the gap stays (the view is whole)
+          return;
+        }
         if (msg.code === "unknown_class") joinFailed();
         if (msg.code === "diverged") this.stopPlaying(false);
         if (this.resume && msg.code !== "limit") this.resume = null;
@@ -214,7 +228,8 @@ export class LiveSession {
       } else {
         const atHead = t >= frames.length - 1;
         frames[frame.t] = frame;
-        if (atHead || playing || (this.followTo !== null && frame.t <= this.followTo)) t = frame.t;
+        const refill = this.fill?.asked === frame.t; // a dropped step fetched back: view stays
+        if (!refill && (atHead || playing || (this.followTo !== null && frame.t <= this.followTo))) t = frame.t;
         if (this.followTo !== null && frame.t >= this.followTo) this.followTo = null;
       }
       const div = frame.events.find((e) => e.kind === "diverged" || e.kind === "unstable");
@@ -229,6 +244,45 @@ export class LiveSession {
       }
     }
     this.deps.setState({ frames, framesB, t, playing, diverged });
+    this.fillGaps();
+  }
+
+  /** Compare mode on (rule b) or off (null), going on from here: afterwards the page holds
+   * every step 0..t of both sides (the timing diagram and charts have no gaps). */
+  switchCompare(rule: RuleSpec | null): void {
+    this.stopPlaying(false);
+    this.fill = { to: headT(this.deps.getState()), asked: null, waits: 0, tries: 0 };
+    this.send({ type: "compare", rule });
+  }
+
+  /** Ask for the first step up to the switch's t that either side lacks, once the server's
+   * catch-up has arrived; re-ask when its reply went missing, give up after a few tries. */
+  private fillGaps(): void {
+    const f = this.fill;
+    const s = this.deps.getState();
+    if (!f || !s.snapshot || this.fillTimer !== undefined) return;
+    if (s.playing || s.diverged || this.followTo !== null || this.resume) return; // the next flush retries
+    const to = Math.min(f.to, clockSteps(s.snapshot));
+    if (headT(s) < to) return; // still stepping there
+    const held = (k: number) => !!s.frames[k] && (s.snapshotB === null || !!s.framesB[k]);
+    let k = 0;
+    while (k <= to && held(k)) k++;
+    if (k > to || f.tries > 3) {
+      this.fill = null;
+      return;
+    }
+    if (f.asked === k && f.waits < FILL_WAITS) {
+      f.waits++;
+    } else {
+      f.tries = f.asked === k ? f.tries + 1 : 0;
+      f.asked = k;
+      f.waits = 0;
+      this.send({ type: "seek", t: k });
+    }
+    this.fillTimer = this.deps.setTimer(() => {
+      this.fillTimer = undefined;
+      this.fillGaps();
+    }, FILL_GAP_MS);
   }
 
   // ----- transport --------------------------------------------------------------------
@@ -352,6 +406,10 @@ export function startSession(): void {
   useStore.subscribe((s, prev) => {
     if (s.selected !== prev.selected) session.watchSelected();
   });
+}
+
+export function switchCompare(rule: RuleSpec | null): void {
+  session.switchCompare(rule);
 }
 
 export function exploreFromHere(): void {
