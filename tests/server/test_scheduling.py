@@ -1,7 +1,7 @@
 """Fair CPU scheduling in a worker (pool._Worker), without processes: a session that used
 more CPU waits behind one that used less; a newcomer gets no credit for its idle time; a
 debt weighs at most `max_lead` and is forgiven by rest (a costly load, then a student's
-clicks every few seconds)."""
+clicks every few seconds); and no request waits more than max_lead behind later arrivals."""
 
 from __future__ import annotations
 
@@ -20,8 +20,12 @@ class FakeWorker(_Worker):
     def __init__(self, cost: dict[str, float]):
         super().__init__()
         self.cost = cost
+        self.clock_s = 0.0  # a busy worker: its clock moves by the CPU each request uses
         self.order: list[str] = []
         self.running: list[tuple[rpc.Request, asyncio.Future[rpc.Reply]]] = []
+
+    def now(self) -> float:
+        return self.clock_s
 
     def _dispatch(self, req: rpc.Request, fut: asyncio.Future[rpc.Reply]) -> None:
         self.order.append(req.sid)
@@ -29,6 +33,7 @@ class FakeWorker(_Worker):
 
     def finish_one(self) -> None:
         req, fut = self.running.pop(0)
+        self.clock_s += self.cost[req.sid]
         fut.set_result(rpc.Reply(cpu_s=self.cost[req.sid]))
         self._finished()
 
@@ -103,3 +108,30 @@ def test_a_click_and_its_next_example_go_in_line_with_fresh_clicks() -> None:
     order = run_coroutine(sessions(w, {**{f"s{i}": 1 for i in range(4)}, "clicker": 1,
                                        **{f"s{i}": 1 for i in range(4, 8)}}))[1:]
     assert order.index("clicker") == 4, order
+
+
+def test_a_lead_never_starves_a_session_beside_paced_ones() -> None:
+    """Sessions that play at a pace rest between requests, so each starts at the clock; a
+    session with a lead (a costly load) still gets the worker within max_lead of waiting,
+    not only once the others stop (the clock alone never moves past it)."""
+    w = FakeWorker({"loader": 0.4, **{f"p{i}": 0.01 for i in range(10)}})
+    run_coroutine(sessions(w, {"loader": 1}))  # its load: 0.4 s ahead of everyone
+
+    async def paced(sid: str, n: int) -> None:
+        for _ in range(n):
+            await w.call(rpc.Step(sid=sid))
+            w.rested[sid] -= 1.0  # each waited a frame interval before its next request
+
+    async def run() -> list[str]:
+        tasks = [asyncio.create_task(paced(f"p{i}", 10)) for i in range(10)]
+        tasks.append(asyncio.create_task(paced("loader", 1)))
+        while not all(t.done() for t in tasks):
+            for _ in range(3):
+                await asyncio.sleep(0)
+            if w.running:
+                w.finish_one()
+        return w.order[1:]
+
+    order = run_coroutine(run())
+    # 0.4 s of lead is 40 paced requests of 0.01 s: the loader goes at about the 40th of 100
+    assert order.index("loader") <= 50, order

@@ -4,11 +4,12 @@ Threads are no good here: the engine's small-tensor work holds the GIL, and meas
 2 cores four stepping threads got less done than one. So each worker is a process with
 its own engines (`compute.worker_main`); a session is pinned to the least busy worker.
 Requests are typed (`rpc.py`). Each session has at most one request in flight, and each
-worker is fair in CPU time, not in requests: waiting requests go out in order of their
-session's virtual CPU time (start-time fair queuing on the CPU each reply reports), so a
-heavy session slows itself and not its neighbours. A debt is bounded (`max_lead`) and
-forgiven while the session rests, so a costly load does not make its student's later
-clicks wait behind the whole class. A step over the CPU cap pauses that
+worker is fair in CPU time, not in requests: a session's lead in CPU time over the
+others (start-time fair queuing on the CPU each reply reports) delays its requests by that
+lead, so a heavy session slows itself and not its neighbours. A lead is bounded
+(`max_lead`) and forgiven while the session rests, so a costly load does not make its
+student's later clicks wait behind the whole class, and no request waits more than
+`max_lead` behind later ones. A step over the CPU cap pauses that
 session, and a worker silent for `hard_timeout_s` is killed and restarted (its sessions
 get an `internal` error and must load again).
 
@@ -58,12 +59,17 @@ class _Worker:
 
     def __init__(self) -> None:
         self.sessions: set[str] = set()
-        self.waiting: list[tuple[float, int, rpc.Request, asyncio.Future[rpc.Reply]]] = []
+        # (due, arrival order, virtual start, request, its future)
+        self.waiting: list[tuple[float, int, float, rpc.Request, asyncio.Future[rpc.Reply]]] = []
         self.inflight = 0
         self.seq = itertools.count()
         self.vtime: dict[str, float] = {}  # CPU seconds used, per session, on a shared clock
         self.clock = 0.0  # the virtual time of the last request sent
         self.rested: dict[str, float] = {}  # when each session's last request came back
+
+    def now(self) -> float:
+        """Seconds on the clock that rests and waits are measured by (tests fake it)."""
+        return time.monotonic()
 
     def _start(self, sid: str) -> float:
         """A request's place in line: the session's CPU used, never behind the clock (no
@@ -77,14 +83,19 @@ class _Worker:
         lead = self.vtime.get(sid, self.clock) - self.clock - self.quantum
         rested = self.rested.get(sid)
         if rested is not None:
-            lead -= time.monotonic() - rested
+            lead -= self.now() - rested
         return self.clock + min(max(lead, 0.0), self.max_lead)
 
     async def call(self, req: rpc.Request) -> rpc.Reply:
         fut: asyncio.Future[rpc.Reply] = asyncio.get_running_loop().create_future()
         start = self._start(req.sid)
         self.vtime[req.sid] = start
-        heapq.heappush(self.waiting, (start, next(self.seq), req, fut))
+        # In line by arrival plus the session's lead: the lead is a wait in seconds, so a
+        # request waits at most `max_lead` behind later arrivals. (Ordering by the virtual
+        # start alone starves a session with a lead whenever every other request starts at
+        # the clock, as forgiven and paced ones do: the clock then never moves.)
+        due = self.now() + (start - self.clock)
+        heapq.heappush(self.waiting, (due, next(self.seq), start, req, fut))
         self._pump()
         try:
             res = await fut
@@ -92,18 +103,18 @@ class _Worker:
             if fut.cancelled():
                 self._drop(fut)
         self.vtime[req.sid] = self.vtime.get(req.sid, self.clock) + res.cpu_s
-        self.rested[req.sid] = time.monotonic()
+        self.rested[req.sid] = self.now()
         return res
 
     def _drop(self, fut: asyncio.Future[rpc.Reply]) -> None:
-        kept = [w for w in self.waiting if w[3] is not fut]
+        kept = [w for w in self.waiting if w[-1] is not fut]
         if len(kept) != len(self.waiting):
             self.waiting = kept
             heapq.heapify(self.waiting)
 
     def _pump(self) -> None:
         while self.waiting and self.inflight < self.depth:
-            start, _, req, fut = heapq.heappop(self.waiting)
+            _, _, start, req, fut = heapq.heappop(self.waiting)
             if fut.done():
                 continue
             self.clock = max(self.clock, start)
