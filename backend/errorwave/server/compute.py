@@ -470,21 +470,17 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
     core.handle(rpc.Open(sid="warm-up", preset="zil-mlp", encodings=("json", "binary")))
     core.handle(rpc.Step(sid="warm-up", n=2, encodings=("json", "binary")))
     core.handle(rpc.Close(sid="warm-up"))
+    if settings.get("preload_training", True):
+        # before saying ready, not in a thread after: imported beside live sessions, these
+        # seconds of CPU held the worker while a class joined (followers 0.5 s late)
+        trainjob.preload()
     import gc
 
-    # torch, pydantic and the warm-up leave ~200k long-lived objects: out of every collection
-    # from now on (a full collection over them took 0.1-0.8 s and stalled all this worker's
-    # sessions; 200 students stepping by hand saw it as their p99)
+    # torch, pydantic, scikit-learn and the warm-up leave ~400k long-lived objects: out of
+    # every collection from now on (a full collection over them took 0.1-0.8 s and stalled
+    # all this worker's sessions; 200 students stepping by hand saw it as their p99)
     gc.freeze()
     conn.send((0, rpc.Reply()))
-    if settings.get("preload_training", True):
-        import threading
-
-        def preload() -> None:
-            trainjob.preload()
-            gc.freeze()  # scikit-learn and torch.optim: ~200k more long-lived objects
-
-        threading.Thread(target=preload, name="preload", daemon=True).start()
     while True:
         try:
             msg = conn.recv()

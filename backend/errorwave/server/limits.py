@@ -50,7 +50,7 @@ class Settings:
     max_training_examples: int = 200_000  # examples one training run may train on
     training_updates_s: float = 0.25      # training progress goes out at most this often
     training_boundary_s: float = 1.0      # the decision boundary is recomputed this often
-    preload_training: bool = True         # workers import training's modules once ready
+    preload_training: bool = True         # workers import training's modules before ready
     # engine caps
     max_nodes: int = 200
     max_units: int = 256

@@ -22,8 +22,8 @@ from errorwave.validation import ConfigInvalid
 def preload() -> None:
     """Import what a first training run would import on the spot (scikit-learn's datasets,
     the machinery torch's optimisers load on first use: seconds of CPU). A worker runs this
-    in a background thread once it is ready, so a session's first `train` does not hold
-    the worker, and its other sessions, for those seconds."""
+    before it says ready, so a session's first `train` does not hold the worker, and its
+    other sessions, for those seconds."""
     import sklearn.datasets  # noqa: F401
     import torch
 
