@@ -142,7 +142,8 @@ def test_refit_after_panel_and_presenter_toggle(browser, server_url):
         assert box["frac"] >= 0.6 and box["inside"], (action, box)
     # the pointer still rests on the pressed presenter button: it stays dark, its label white
     page.get_by_test_id("presenter").hover()
-    colors = page.evaluate("""() => { const s = getComputedStyle(document.querySelector('[data-testid=presenter]'));
+    colors = page.evaluate("""() => {
+        const s = getComputedStyle(document.querySelector('[data-testid=presenter]'));
         return [s.backgroundColor, s.color]; }""")
     assert colors == ["rgb(68, 68, 68)", "rgb(255, 255, 255)"], colors
     context.close()
